@@ -1,0 +1,31 @@
+/*
+ * Diagnostics to stderr, one line each, prefixed "racetrace: ".  Messages are
+ * lowercase and name what failed first, subject quoted:
+ *   cannot open 'scenarios/x.json': No such file or directory
+ * Thread-safe: each message is written with one call under a lock, so lines
+ * from different threads never interleave.
+ */
+#ifndef RT_BASE_LOG_H
+#define RT_BASE_LOG_H
+
+#include "base/err.h"
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Messages above this level are dropped.  Default LOG_INFO.  Thread-safe. */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* Log an error and return @err, git's `return error(...)` idiom. */
+enum rt_err rt_fail(enum rt_err err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

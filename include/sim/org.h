@@ -1,0 +1,160 @@
+/*
+ * The simulated org's state: agents (users with an integer version,
+ * presence, routing status, utilization, skills, queue memberships),
+ * queues, skills and the system presence definitions.
+ *
+ * Locking: the set of agents, queues and skills is fixed at org_new(); each
+ * agent has its own mutex, so writes to one agent are atomic (the version
+ * compare-and-increment) while different agents proceed in parallel.  Every
+ * change goes through an org_* function, which logs it to truth.csv with
+ * its cause and calls the transition hook.  All functions are thread-safe
+ * unless noted.
+ */
+#ifndef RT_SIM_ORG_H
+#define RT_SIM_ORG_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "base/err.h"
+#include "sim/config.h"
+#include "sim/log.h"
+
+/* System presences, in the order of genesys-api.md §2.3. */
+enum sim_presence {
+    SIM_PRESENCE_AVAILABLE,
+    SIM_PRESENCE_AWAY,
+    SIM_PRESENCE_BUSY,
+    SIM_PRESENCE_OFFLINE,
+    SIM_PRESENCE_IDLE,
+    SIM_PRESENCE_ON_QUEUE,
+    SIM_PRESENCE_MEAL,
+    SIM_PRESENCE_TRAINING,
+    SIM_PRESENCE_MEETING,
+    SIM_PRESENCE_BREAK,
+    SIM_PRESENCE_COUNT
+};
+
+struct sim_presence_def {
+    const char *id;        /* global definition id */
+    const char *name;      /* REST systemPresence, e.g. "On Queue" */
+    const char *analytics; /* analytics enum, e.g. "ON_QUEUE" */
+};
+extern const struct sim_presence_def sim_presence_defs[SIM_PRESENCE_COUNT];
+
+enum sim_routing {
+    SIM_ROUTING_OFF_QUEUE,
+    SIM_ROUTING_IDLE,
+    SIM_ROUTING_INTERACTING,
+    SIM_ROUTING_NOT_RESPONDING,
+    SIM_ROUTING_COMMUNICATING,
+    SIM_ROUTING_COUNT
+};
+extern const char *const sim_routing_names[SIM_ROUTING_COUNT];
+
+/* Presence by REST name, analytics name or id; case-insensitive, spaces and
+ * underscores ignored ("On Queue" = "ON_QUEUE" = "OnQueue").  -1 if none. */
+int sim_presence_lookup(const char *name);
+/* Routing status by name (case-insensitive).  -1 if none. */
+int sim_routing_lookup(const char *name);
+
+/* Who makes a change: a client (through HTTP) or a world actor. */
+struct sim_writer {
+    const char *cause;          /* "client:<id>", "world", actor name */
+    const char *client_id;      /* OAuth client, or NULL */
+    const char *correlation_id; /* request or actor-made id, or NULL */
+};
+
+enum sim_prop { SIM_PROP_PRESENCE, SIM_PROP_ROUTING };
+
+/* Called after each presence or routing change, outside every lock. */
+typedef void (*sim_transition_fn)(void *ctx, size_t agent,
+                                  enum sim_prop prop, int old_value,
+                                  int new_value, int64_t wall_ns,
+                                  const struct sim_writer *who);
+
+#define SIM_ID_LEN 37 /* UUID text plus NUL */
+
+struct sim_org;
+
+enum sim_expand {
+    SIM_EXPAND_PRESENCE = 1u << 0,
+    SIM_EXPAND_ROUTING = 1u << 1,
+};
+
+/* Build the org for @cfg (agents, queues, skills from cfg->seed).  @log is
+ * borrowed and may be NULL. */
+struct sim_org *org_new(const struct sim_config *cfg, struct sim_log *log);
+void org_free(struct sim_org *self); /* NULL-safe */
+
+/* Install the transition hook (before any thread starts).  Not
+ * thread-safe. */
+void org_set_hook(struct sim_org *self, sim_transition_fn fn, void *ctx);
+
+size_t org_agent_count(const struct sim_org *self);
+/* Agent index for a user id, or -1.  Lock-free (immutable index). */
+long org_find_agent(const struct sim_org *self, const char *id);
+/* Borrowed id of agent @i, valid for the org's lifetime. */
+const char *org_agent_id(const struct sim_org *self, size_t i);
+
+size_t org_queue_count(const struct sim_org *self);
+long org_find_queue(const struct sim_org *self, const char *id);
+cJSON *org_queue_json(const struct sim_org *self, size_t q); /* caller frees */
+size_t org_skill_count(const struct sim_org *self);
+long org_find_skill(const struct sim_org *self, const char *id);
+cJSON *org_skill_json(const struct sim_org *self, size_t s); /* caller frees */
+
+/* The User JSON of agent @i as a read at this moment would see it: with
+ * world.read_lag set, possibly an older version.  Caller frees. */
+cJSON *org_user_json(struct sim_org *self, size_t i, unsigned expand);
+/* Current version (not lagged). */
+int64_t org_user_version(struct sim_org *self, size_t i);
+
+/*
+ * The versioned write: under the agent's lock, if the stored version equals
+ * @expected, apply @fields (an UpdateUser object already validated by the
+ * caller; "version", "id" and "selfUri" are ignored), increment the version
+ * by one and log.  RT_ECONFLICT when stale.  *version_out is the version
+ * after the write, or the current one on conflict.
+ */
+enum rt_err org_user_patch(struct sim_org *self, size_t i, int64_t expected,
+                           const cJSON *fields, const struct sim_writer *who,
+                           int64_t *version_out);
+
+void org_set_presence(struct sim_org *self, size_t i, enum sim_presence p,
+                      const char *message, const struct sim_writer *who);
+void org_set_routing(struct sim_org *self, size_t i, enum sim_routing r,
+                     const struct sim_writer *who);
+/* Current presence / routing status of agent @i. */
+enum sim_presence org_presence(struct sim_org *self, size_t i);
+enum sim_routing org_routing(struct sim_org *self, size_t i);
+cJSON *org_presence_json(struct sim_org *self, size_t i); /* caller frees */
+cJSON *org_routing_json(struct sim_org *self, size_t i);  /* caller frees */
+
+/* Utilization: AgentMaxUtilizationResponse; @util NULL reverts to the org
+ * default.  @util is copied. */
+cJSON *org_utilization_json(struct sim_org *self, size_t i);
+void org_set_utilization(struct sim_org *self, size_t i, const cJSON *util,
+                         const struct sim_writer *who);
+
+/* Skills: entities[] of UserRoutingSkill.  @replace drops the skills not
+ * in @ids.  Arrays are parallel, @n entries. */
+cJSON *org_user_skills_json(struct sim_org *self, size_t i);
+size_t org_user_skill_total(struct sim_org *self, size_t i);
+void org_set_skills(struct sim_org *self, size_t i, const size_t *skills,
+                    const double *proficiency, size_t n, int replace,
+                    const struct sim_writer *who);
+
+/* Queue membership of agent @i in queue @q. */
+int org_is_member(struct sim_org *self, size_t i, size_t q, int *joined);
+/* Add (@member 1) or remove (0) membership; returns 1 if it changed. */
+int org_set_member(struct sim_org *self, size_t i, size_t q, int member,
+                   const struct sim_writer *who);
+/* Set joined for an existing member; 0 (ignored) when not a member. */
+int org_set_joined(struct sim_org *self, size_t i, size_t q, int joined,
+                   const struct sim_writer *who);
+
+#endif

@@ -1,0 +1,850 @@
+/*
+ * Simulated org state.  Invariants:
+ *  - agents[], queues[] and skills[] are created by org_new() and never
+ *    change shape, so lookups by index or id need no lock;
+ *  - every field of an agent is guarded by agent->lock, including its
+ *    version, which only org_user_patch() changes (+1 per successful write);
+ *  - every change is written to truth.csv while the lock is held, so the
+ *    log's order per agent is the order of the changes.
+ */
+#include "sim/org.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/rng.h"
+#include "base/xalloc.h"
+
+#define SNAP_MAX 16
+#define DIVISION_ID "8f0e7c0e-5a3e-4c1d-9b0a-1c2d3e4f5a6b"
+
+const struct sim_presence_def sim_presence_defs[SIM_PRESENCE_COUNT] = {
+    {"6a3af858-942f-489d-9700-5f9bcdcdae9b", "Available", "AVAILABLE"},
+    {"5e5c5c66-ea97-4e7f-ac41-6424784829f2", "Away", "AWAY"},
+    {"31fe3bac-dea6-44b7-bed7-47f91660a1a0", "Busy", "BUSY"},
+    {"ccf3c10a-aa2c-4845-8e8d-f59fa48c58e5", "Offline", "OFFLINE"},
+    {"7ffa01cd-7866-4ad7-8faa-31e11b42f51f", "Idle", "IDLE"},
+    {"e08eaf1b-ee47-4fa9-a231-1200e284798f", "On Queue", "ON_QUEUE"},
+    {"3fd96123-badb-4f69-bc03-1b1ccc6d8014", "Meal", "MEAL"},
+    {"d2390a99-8546-bad9-8f0a-219548e8aeb0", "Training", "TRAINING"},
+    {"bbdff279-7ae1-48ea-bade-7831d7234c64", "Meeting", "MEETING"},
+    {"227b37e2-f1d0-4dd0-8f50-badd7cf6d158", "Break", "BREAK"},
+};
+
+const char *const sim_routing_names[SIM_ROUTING_COUNT] = {
+    "OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"};
+
+static const char *const media_types[] = {"call", "callback", "chat", "email",
+                                          "message"};
+static const int media_default_capacity[] = {1, 1, 3, 1, 4};
+
+struct snapshot {
+    int64_t mono_ns;
+    int64_t version;
+    cJSON *doc; /* owned copy of the user document at that version */
+};
+
+struct skill_slot {
+    int assigned;
+    double proficiency;
+};
+
+struct sim_agent {
+    pthread_mutex_t lock;
+    char id[SIM_ID_LEN];
+    int64_t version;
+    cJSON *doc; /* user fields except id, version, selfUri, expands */
+    enum sim_presence presence;
+    int64_t presence_wall_ns;
+    char *presence_message;
+    enum sim_routing routing;
+    int64_t routing_wall_ns;
+    cJSON *utilization; /* agent-level map mediaType -> settings, or NULL */
+    struct skill_slot *skills;
+    unsigned char *member; /* per queue */
+    unsigned char *joined; /* per queue */
+    struct snapshot snaps[SNAP_MAX];
+    unsigned snap_head; /* index of the newest snapshot */
+    unsigned snap_len;
+};
+
+struct named {
+    char id[SIM_ID_LEN];
+    char name[64];
+};
+
+struct sim_org {
+    struct sim_agent *agents;
+    size_t n_agents;
+    struct named *queues;
+    size_t n_queues;
+    struct named *skills;
+    size_t n_skills;
+    /* Open-addressing index from user id to agent, built once. */
+    long *index;
+    size_t index_cap;
+    struct sim_log *log;
+    int64_t read_lag_ns;
+    uint64_t seed;
+    sim_transition_fn hook;
+    void *hook_ctx;
+};
+
+/* Normalise a presence spelling: lowercase, no spaces or underscores. */
+static void presence_key(const char *in, char *out, size_t out_len)
+{
+    size_t n = 0;
+
+    for (; *in && n + 1 < out_len; in++) {
+        if (*in == ' ' || *in == '_' || *in == '-')
+            continue;
+        out[n++] = (char)tolower((unsigned char)*in);
+    }
+    out[n] = '\0';
+}
+
+int sim_presence_lookup(const char *name)
+{
+    char want[64], have[64];
+
+    if (!name)
+        return -1;
+    presence_key(name, want, sizeof(want));
+    for (int i = 0; i < SIM_PRESENCE_COUNT; i++) {
+        if (!strcasecmp(name, sim_presence_defs[i].id))
+            return i;
+        presence_key(sim_presence_defs[i].name, have, sizeof(have));
+        if (!strcmp(want, have))
+            return i;
+    }
+    return -1;
+}
+
+int sim_routing_lookup(const char *name)
+{
+    for (int i = 0; name && i < SIM_ROUTING_COUNT; i++)
+        if (!strcasecmp(name, sim_routing_names[i]))
+            return i;
+    return -1;
+}
+
+/* Deterministic UUID (version 4 layout) from the org's seeded rng. */
+static void make_uuid(struct rng *rng, char out[SIM_ID_LEN])
+{
+    uint64_t hi = rng_u64(rng), lo = rng_u64(rng);
+
+    hi = (hi & ~UINT64_C(0xf000)) | UINT64_C(0x4000);
+    lo = (lo & ~(UINT64_C(0xc) << 60)) | (UINT64_C(0x8) << 60);
+    snprintf(out, SIM_ID_LEN, "%08x-%04x-%04x-%04x-%012llx",
+             (unsigned)(hi >> 32), (unsigned)((hi >> 16) & 0xffff),
+             (unsigned)(hi & 0xffff), (unsigned)(lo >> 48),
+             (unsigned long long)(lo & UINT64_C(0xffffffffffff)));
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * UINT64_C(1099511628211);
+    return h;
+}
+
+static void index_build(struct sim_org *self)
+{
+    self->index_cap = 16;
+    while (self->index_cap < self->n_agents * 2)
+        self->index_cap *= 2;
+    self->index = xmalloc(self->index_cap * sizeof(long));
+    for (size_t i = 0; i < self->index_cap; i++)
+        self->index[i] = -1;
+    for (size_t i = 0; i < self->n_agents; i++) {
+        size_t slot = hash_str(self->agents[i].id) & (self->index_cap - 1);
+        while (self->index[slot] >= 0)
+            slot = (slot + 1) & (self->index_cap - 1);
+        self->index[slot] = (long)i;
+    }
+}
+
+static cJSON *division_json(void)
+{
+    cJSON *d = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(d, "id", DIVISION_ID);
+    cJSON_AddStringToObject(d, "name", "Home");
+    cJSON_AddStringToObject(d, "selfUri",
+                            "/api/v2/authorization/divisions/" DIVISION_ID);
+    return d;
+}
+
+static cJSON *initial_doc(size_t i, const char *id)
+{
+    cJSON *doc = cJSON_CreateObject(), *chat, *contacts, *c;
+    char name[64], email[96], jid[128];
+
+    snprintf(name, sizeof(name), "Agent %04zu", i + 1);
+    snprintf(email, sizeof(email), "agent%04zu@racetrace.example", i + 1);
+    snprintf(jid, sizeof(jid), "%s@racetrace.orgspan.com", id);
+    cJSON_AddStringToObject(doc, "name", name);
+    cJSON_AddItemToObject(doc, "division", division_json());
+    chat = cJSON_AddObjectToObject(doc, "chat");
+    cJSON_AddStringToObject(chat, "jabberId", jid);
+    cJSON_AddStringToObject(doc, "department", "Contact Center");
+    cJSON_AddStringToObject(doc, "email", email);
+    contacts = cJSON_AddArrayToObject(doc, "primaryContactInfo");
+    c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "address", email);
+    cJSON_AddStringToObject(c, "mediaType", "EMAIL");
+    cJSON_AddStringToObject(c, "type", "PRIMARY");
+    cJSON_AddItemToArray(contacts, c);
+    cJSON_AddArrayToObject(doc, "addresses");
+    cJSON_AddStringToObject(doc, "state", "active");
+    cJSON_AddStringToObject(doc, "title", "Agent");
+    cJSON_AddStringToObject(doc, "username", email);
+    cJSON_AddBoolToObject(doc, "acdAutoAnswer", 0);
+    return doc;
+}
+
+/* Record the agent's current document as the newest snapshot.  Lock held. */
+static void snapshot_push(struct sim_agent *a)
+{
+    unsigned slot = a->snap_len == 0 ? 0 : (a->snap_head + 1) % SNAP_MAX;
+
+    if (a->snap_len == SNAP_MAX)
+        cJSON_Delete(a->snaps[slot].doc);
+    else
+        a->snap_len++;
+    a->snaps[slot].mono_ns = clock_mono_ns();
+    a->snaps[slot].version = a->version;
+    a->snaps[slot].doc = cJSON_Duplicate(a->doc, 1);
+    a->snap_head = slot;
+}
+
+struct sim_org *org_new(const struct sim_config *cfg, struct sim_log *log)
+{
+    struct sim_org *self = xcalloc(1, sizeof(*self));
+    struct rng rng;
+    int64_t now = clock_wall_ns();
+
+    rng_seed(&rng, cfg->seed, UINT64_C(0x0f9));
+    self->log = log;
+    self->read_lag_ns = cfg->world.read_lag_ns;
+    self->seed = cfg->seed;
+    self->n_agents = (size_t)cfg->agents;
+    self->n_queues = (size_t)cfg->queues;
+    self->n_skills = (size_t)cfg->skills;
+    self->queues = xcalloc(self->n_queues, sizeof(*self->queues));
+    for (size_t q = 0; q < self->n_queues; q++) {
+        make_uuid(&rng, self->queues[q].id);
+        snprintf(self->queues[q].name, sizeof(self->queues[q].name),
+                 "Queue %02zu", q + 1);
+    }
+    self->skills = xcalloc(self->n_skills, sizeof(*self->skills));
+    for (size_t s = 0; s < self->n_skills; s++) {
+        make_uuid(&rng, self->skills[s].id);
+        snprintf(self->skills[s].name, sizeof(self->skills[s].name),
+                 "Skill %02zu", s + 1);
+    }
+    self->agents = xcalloc(self->n_agents, sizeof(*self->agents));
+    for (size_t i = 0; i < self->n_agents; i++) {
+        struct sim_agent *a = &self->agents[i];
+        int on_queue = rng_chance(&rng, cfg->world.on_queue_share);
+
+        pthread_mutex_init(&a->lock, NULL);
+        make_uuid(&rng, a->id);
+        a->version = 1;
+        a->doc = initial_doc(i, a->id);
+        a->presence = on_queue ? SIM_PRESENCE_ON_QUEUE : SIM_PRESENCE_AVAILABLE;
+        a->routing = on_queue ? SIM_ROUTING_IDLE : SIM_ROUTING_OFF_QUEUE;
+        a->presence_wall_ns = now;
+        a->routing_wall_ns = now;
+        a->skills = xcalloc(self->n_skills, sizeof(*a->skills));
+        for (size_t s = 0; s < self->n_skills; s++) {
+            if (s == i % self->n_skills || rng_chance(&rng, 0.25)) {
+                a->skills[s].assigned = 1;
+                a->skills[s].proficiency = (double)rng_range(&rng, 1, 5);
+            }
+        }
+        a->member = xcalloc(self->n_queues, 1);
+        a->joined = xcalloc(self->n_queues, 1);
+        for (size_t q = 0; q < self->n_queues; q++) {
+            if (q == 0 || rng_chance(&rng, 0.5)) {
+                a->member[q] = 1;
+                a->joined[q] = (unsigned char)on_queue;
+            }
+        }
+        snapshot_push(a);
+    }
+    index_build(self);
+    return self;
+}
+
+void org_free(struct sim_org *self)
+{
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->n_agents; i++) {
+        struct sim_agent *a = &self->agents[i];
+        for (unsigned k = 0; k < a->snap_len; k++)
+            cJSON_Delete(a->snaps[k].doc);
+        cJSON_Delete(a->doc);
+        cJSON_Delete(a->utilization);
+        free(a->presence_message);
+        free(a->skills);
+        free(a->member);
+        free(a->joined);
+        pthread_mutex_destroy(&a->lock);
+    }
+    free(self->agents);
+    free(self->queues);
+    free(self->skills);
+    free(self->index);
+    free(self);
+}
+
+void org_set_hook(struct sim_org *self, sim_transition_fn fn, void *ctx)
+{
+    self->hook = fn;
+    self->hook_ctx = ctx;
+}
+
+size_t org_agent_count(const struct sim_org *self)
+{
+    return self->n_agents;
+}
+
+long org_find_agent(const struct sim_org *self, const char *id)
+{
+    size_t slot;
+
+    if (!id || strlen(id) != SIM_ID_LEN - 1)
+        return -1;
+    slot = hash_str(id) & (self->index_cap - 1);
+    while (self->index[slot] >= 0) {
+        if (!strcmp(self->agents[self->index[slot]].id, id))
+            return self->index[slot];
+        slot = (slot + 1) & (self->index_cap - 1);
+    }
+    return -1;
+}
+
+const char *org_agent_id(const struct sim_org *self, size_t i)
+{
+    return self->agents[i].id;
+}
+
+size_t org_queue_count(const struct sim_org *self)
+{
+    return self->n_queues;
+}
+
+long org_find_queue(const struct sim_org *self, const char *id)
+{
+    for (size_t q = 0; id && q < self->n_queues; q++)
+        if (!strcmp(self->queues[q].id, id))
+            return (long)q;
+    return -1;
+}
+
+cJSON *org_queue_json(const struct sim_org *self, size_t q)
+{
+    cJSON *o = cJSON_CreateObject();
+    char uri[128];
+
+    snprintf(uri, sizeof(uri), "/api/v2/routing/queues/%s",
+             self->queues[q].id);
+    cJSON_AddStringToObject(o, "id", self->queues[q].id);
+    cJSON_AddStringToObject(o, "name", self->queues[q].name);
+    cJSON_AddItemToObject(o, "division", division_json());
+    cJSON_AddStringToObject(o, "selfUri", uri);
+    return o;
+}
+
+size_t org_skill_count(const struct sim_org *self)
+{
+    return self->n_skills;
+}
+
+long org_find_skill(const struct sim_org *self, const char *id)
+{
+    for (size_t s = 0; id && s < self->n_skills; s++)
+        if (!strcmp(self->skills[s].id, id))
+            return (long)s;
+    return -1;
+}
+
+cJSON *org_skill_json(const struct sim_org *self, size_t s)
+{
+    cJSON *o = cJSON_CreateObject();
+    char uri[128];
+
+    snprintf(uri, sizeof(uri), "/api/v2/routing/skills/%s",
+             self->skills[s].id);
+    cJSON_AddStringToObject(o, "id", self->skills[s].id);
+    cJSON_AddStringToObject(o, "name", self->skills[s].name);
+    cJSON_AddStringToObject(o, "state", "active");
+    cJSON_AddStringToObject(o, "selfUri", uri);
+    return o;
+}
+
+static void iso(int64_t wall_ns, char *out)
+{
+    iso8601_format_ms(wall_ns, out, ISO8601_LEN);
+}
+
+/* Lock held. */
+static cJSON *presence_json_locked(const struct sim_agent *a)
+{
+    const struct sim_presence_def *d = &sim_presence_defs[a->presence];
+    cJSON *o = cJSON_CreateObject(), *def;
+    char when[ISO8601_LEN], uri[160];
+
+    iso(a->presence_wall_ns, when);
+    cJSON_AddStringToObject(o, "id", d->id);
+    cJSON_AddStringToObject(o, "name", d->name);
+    cJSON_AddStringToObject(o, "source", "PURECLOUD");
+    cJSON_AddStringToObject(o, "sourceId", "PURECLOUD");
+    cJSON_AddBoolToObject(o, "primary", 1);
+    def = cJSON_AddObjectToObject(o, "presenceDefinition");
+    cJSON_AddStringToObject(def, "id", d->id);
+    cJSON_AddStringToObject(def, "systemPresence", d->name);
+    snprintf(uri, sizeof(uri), "/api/v2/presencedefinitions/%s", d->id);
+    cJSON_AddStringToObject(def, "selfUri", uri);
+    if (a->presence_message)
+        cJSON_AddStringToObject(o, "message", a->presence_message);
+    cJSON_AddStringToObject(o, "modifiedDate", when);
+    snprintf(uri, sizeof(uri), "/api/v2/users/%s/presences/PURECLOUD", a->id);
+    cJSON_AddStringToObject(o, "selfUri", uri);
+    return o;
+}
+
+/* Lock held. */
+static cJSON *routing_json_locked(const struct sim_agent *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    char when[ISO8601_LEN];
+
+    iso(a->routing_wall_ns, when);
+    cJSON_AddStringToObject(o, "userId", a->id);
+    cJSON_AddStringToObject(o, "status", sim_routing_names[a->routing]);
+    cJSON_AddStringToObject(o, "startTime", when);
+    return o;
+}
+
+static _Thread_local struct rng lag_rng;
+static _Thread_local int lag_rng_ready;
+static atomic_uint_fast64_t lag_rng_streams;
+
+/* Lock held.  The snapshot a read at this moment sees under read_lag. */
+static const struct snapshot *lagged_snapshot(struct sim_org *self,
+                                              struct sim_agent *a)
+{
+    int64_t lag, cutoff;
+    unsigned k, idx;
+
+    if (self->read_lag_ns <= 0 || a->snap_len <= 1)
+        return NULL;
+    if (!lag_rng_ready) {
+        rng_seed(&lag_rng, self->seed, 0x1a9000 + atomic_fetch_add(
+                                                      &lag_rng_streams, 1));
+        lag_rng_ready = 1;
+    }
+    lag = rng_range(&lag_rng, 0, self->read_lag_ns);
+    cutoff = clock_mono_ns() - lag;
+    /* Walk from newest to oldest; the first snapshot committed before the
+     * cutoff is what a replica that far behind would hold. */
+    for (k = 0; k < a->snap_len; k++) {
+        idx = (a->snap_head + SNAP_MAX - k) % SNAP_MAX;
+        if (a->snaps[idx].mono_ns <= cutoff)
+            return &a->snaps[idx];
+    }
+    return &a->snaps[(a->snap_head + SNAP_MAX - (a->snap_len - 1)) % SNAP_MAX];
+}
+
+cJSON *org_user_json(struct sim_org *self, size_t i, unsigned expand)
+{
+    struct sim_agent *a = &self->agents[i];
+    const struct snapshot *snap;
+    cJSON *o;
+    char uri[128];
+
+    pthread_mutex_lock(&a->lock);
+    snap = lagged_snapshot(self, a);
+    o = cJSON_Duplicate(snap ? snap->doc : a->doc, 1);
+    cJSON_AddStringToObject(o, "id", a->id);
+    cJSON_AddNumberToObject(o, "version",
+                            (double)(snap ? snap->version : a->version));
+    if (expand & SIM_EXPAND_ROUTING)
+        cJSON_AddItemToObject(o, "routingStatus", routing_json_locked(a));
+    if (expand & SIM_EXPAND_PRESENCE)
+        cJSON_AddItemToObject(o, "presence", presence_json_locked(a));
+    pthread_mutex_unlock(&a->lock);
+    snprintf(uri, sizeof(uri), "/api/v2/users/%s", a->id);
+    cJSON_AddStringToObject(o, "selfUri", uri);
+    return o;
+}
+
+int64_t org_user_version(struct sim_org *self, size_t i)
+{
+    struct sim_agent *a = &self->agents[i];
+    int64_t v;
+
+    pthread_mutex_lock(&a->lock);
+    v = a->version;
+    pthread_mutex_unlock(&a->lock);
+    return v;
+}
+
+static void truth(struct sim_org *self, const struct sim_agent *a,
+                  int64_t wall_ns, const char *prop, const char *old_value,
+                  const char *new_value, const struct sim_writer *who)
+{
+    sim_log_truth(self->log, wall_ns, a->id, prop, old_value, new_value,
+                  who->cause, who->correlation_id ? who->correlation_id : "");
+}
+
+static char *print_value(const cJSON *v)
+{
+    if (!v)
+        return xstrdup("");
+    if (cJSON_IsString(v))
+        return xstrdup(v->valuestring);
+    return cJSON_PrintUnformatted(v);
+}
+
+enum rt_err org_user_patch(struct sim_org *self, size_t i, int64_t expected,
+                           const cJSON *fields, const struct sim_writer *who,
+                           int64_t *version_out)
+{
+    struct sim_agent *a = &self->agents[i];
+    const cJSON *f;
+    int64_t now;
+    char old_v[24], new_v[24];
+
+    pthread_mutex_lock(&a->lock);
+    if (a->version != expected) {
+        *version_out = a->version;
+        pthread_mutex_unlock(&a->lock);
+        return RT_ECONFLICT;
+    }
+    now = clock_wall_ns();
+    cJSON_ArrayForEach(f, fields)
+    {
+        const char *k = f->string;
+        cJSON *old;
+        char *before, *after;
+
+        if (!k || !strcmp(k, "version") || !strcmp(k, "id") ||
+            !strcmp(k, "selfUri"))
+            continue;
+        old = cJSON_GetObjectItemCaseSensitive(a->doc, k);
+        if (old && cJSON_Compare(old, f, 1))
+            continue;
+        before = print_value(old);
+        after = print_value(f);
+        {
+            char prop[96];
+            snprintf(prop, sizeof(prop), "user.%s", k);
+            truth(self, a, now, prop, before, after, who);
+        }
+        free(before);
+        free(after);
+        if (old)
+            cJSON_ReplaceItemInObjectCaseSensitive(a->doc, k,
+                                                   cJSON_Duplicate(f, 1));
+        else
+            cJSON_AddItemToObject(a->doc, k, cJSON_Duplicate(f, 1));
+    }
+    snprintf(old_v, sizeof(old_v), "%lld", (long long)a->version);
+    a->version++;
+    snprintf(new_v, sizeof(new_v), "%lld", (long long)a->version);
+    truth(self, a, now, "version", old_v, new_v, who);
+    snapshot_push(a);
+    *version_out = a->version;
+    pthread_mutex_unlock(&a->lock);
+    return RT_OK;
+}
+
+void org_set_presence(struct sim_org *self, size_t i, enum sim_presence p,
+                      const char *message, const struct sim_writer *who)
+{
+    struct sim_agent *a = &self->agents[i];
+    enum sim_presence old;
+    int64_t now = clock_wall_ns();
+
+    pthread_mutex_lock(&a->lock);
+    old = a->presence;
+    if (message) {
+        free(a->presence_message);
+        a->presence_message = xstrdup(message);
+    }
+    if (old != p) {
+        a->presence = p;
+        a->presence_wall_ns = now;
+        truth(self, a, now, "presence", sim_presence_defs[old].name,
+              sim_presence_defs[p].name, who);
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (old != p && self->hook)
+        self->hook(self->hook_ctx, i, SIM_PROP_PRESENCE, (int)old, (int)p,
+                   now, who);
+}
+
+void org_set_routing(struct sim_org *self, size_t i, enum sim_routing r,
+                     const struct sim_writer *who)
+{
+    struct sim_agent *a = &self->agents[i];
+    enum sim_routing old;
+    int64_t now = clock_wall_ns();
+
+    pthread_mutex_lock(&a->lock);
+    old = a->routing;
+    if (old != r) {
+        a->routing = r;
+        a->routing_wall_ns = now;
+        truth(self, a, now, "routing_status", sim_routing_names[old],
+              sim_routing_names[r], who);
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (old != r && self->hook)
+        self->hook(self->hook_ctx, i, SIM_PROP_ROUTING, (int)old, (int)r, now,
+                   who);
+}
+
+enum sim_presence org_presence(struct sim_org *self, size_t i)
+{
+    struct sim_agent *a = &self->agents[i];
+    enum sim_presence p;
+
+    pthread_mutex_lock(&a->lock);
+    p = a->presence;
+    pthread_mutex_unlock(&a->lock);
+    return p;
+}
+
+enum sim_routing org_routing(struct sim_org *self, size_t i)
+{
+    struct sim_agent *a = &self->agents[i];
+    enum sim_routing r;
+
+    pthread_mutex_lock(&a->lock);
+    r = a->routing;
+    pthread_mutex_unlock(&a->lock);
+    return r;
+}
+
+cJSON *org_presence_json(struct sim_org *self, size_t i)
+{
+    struct sim_agent *a = &self->agents[i];
+    cJSON *o;
+
+    pthread_mutex_lock(&a->lock);
+    o = presence_json_locked(a);
+    pthread_mutex_unlock(&a->lock);
+    return o;
+}
+
+cJSON *org_routing_json(struct sim_org *self, size_t i)
+{
+    struct sim_agent *a = &self->agents[i];
+    cJSON *o;
+
+    pthread_mutex_lock(&a->lock);
+    o = routing_json_locked(a);
+    pthread_mutex_unlock(&a->lock);
+    return o;
+}
+
+static cJSON *media_default(size_t m)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "maximumCapacity", media_default_capacity[m]);
+    cJSON_AddArrayToObject(o, "interruptableMediaTypes");
+    cJSON_AddBoolToObject(o, "includeNonAcd", 0);
+    return o;
+}
+
+cJSON *org_utilization_json(struct sim_org *self, size_t i)
+{
+    struct sim_agent *a = &self->agents[i];
+    cJSON *o = cJSON_CreateObject(), *util;
+
+    util = cJSON_AddObjectToObject(o, "utilization");
+    pthread_mutex_lock(&a->lock);
+    for (size_t m = 0; m < sizeof(media_types) / sizeof(media_types[0]); m++) {
+        const cJSON *custom =
+            a->utilization
+                ? cJSON_GetObjectItemCaseSensitive(a->utilization,
+                                                   media_types[m])
+                : NULL;
+        cJSON_AddItemToObject(util, media_types[m],
+                              custom ? cJSON_Duplicate(custom, 1)
+                                     : media_default(m));
+    }
+    cJSON_AddObjectToObject(o, "labelUtilizations");
+    cJSON_AddStringToObject(o, "level",
+                            a->utilization ? "Agent" : "Organization");
+    pthread_mutex_unlock(&a->lock);
+    return o;
+}
+
+void org_set_utilization(struct sim_org *self, size_t i, const cJSON *util,
+                         const struct sim_writer *who)
+{
+    struct sim_agent *a = &self->agents[i];
+    char *before, *after;
+    int64_t now = clock_wall_ns();
+
+    pthread_mutex_lock(&a->lock);
+    before = a->utilization ? cJSON_PrintUnformatted(a->utilization)
+                            : xstrdup("Organization");
+    cJSON_Delete(a->utilization);
+    a->utilization = util ? cJSON_Duplicate(util, 1) : NULL;
+    after = a->utilization ? cJSON_PrintUnformatted(a->utilization)
+                           : xstrdup("Organization");
+    if (strcmp(before, after))
+        truth(self, a, now, "utilization", before, after, who);
+    pthread_mutex_unlock(&a->lock);
+    free(before);
+    free(after);
+}
+
+cJSON *org_user_skills_json(struct sim_org *self, size_t i)
+{
+    struct sim_agent *a = &self->agents[i];
+    cJSON *arr = cJSON_CreateArray();
+    char uri[200];
+
+    pthread_mutex_lock(&a->lock);
+    for (size_t s = 0; s < self->n_skills; s++) {
+        cJSON *o;
+        if (!a->skills[s].assigned)
+            continue;
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", self->skills[s].id);
+        cJSON_AddStringToObject(o, "name", self->skills[s].name);
+        cJSON_AddNumberToObject(o, "proficiency", a->skills[s].proficiency);
+        cJSON_AddStringToObject(o, "state", "active");
+        snprintf(uri, sizeof(uri), "/api/v2/routing/skills/%s",
+                 self->skills[s].id);
+        cJSON_AddStringToObject(o, "skillUri", uri);
+        snprintf(uri, sizeof(uri), "/api/v2/users/%s/routingskills/%s", a->id,
+                 self->skills[s].id);
+        cJSON_AddStringToObject(o, "selfUri", uri);
+        cJSON_AddItemToArray(arr, o);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return arr;
+}
+
+size_t org_user_skill_total(struct sim_org *self, size_t i)
+{
+    struct sim_agent *a = &self->agents[i];
+    size_t n = 0;
+
+    pthread_mutex_lock(&a->lock);
+    for (size_t s = 0; s < self->n_skills; s++)
+        n += a->skills[s].assigned != 0;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+void org_set_skills(struct sim_org *self, size_t i, const size_t *skills,
+                    const double *proficiency, size_t n, int replace,
+                    const struct sim_writer *who)
+{
+    struct sim_agent *a = &self->agents[i];
+    int64_t now = clock_wall_ns();
+    char before[32], after[32], prop[96];
+
+    pthread_mutex_lock(&a->lock);
+    if (replace) {
+        for (size_t s = 0; s < self->n_skills; s++) {
+            int keep = 0;
+            for (size_t k = 0; k < n; k++)
+                keep |= skills[k] == s;
+            if (!keep && a->skills[s].assigned) {
+                snprintf(prop, sizeof(prop), "skill.%s", self->skills[s].id);
+                snprintf(before, sizeof(before), "%g",
+                         a->skills[s].proficiency);
+                truth(self, a, now, prop, before, "", who);
+                a->skills[s].assigned = 0;
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        struct skill_slot *slot = &a->skills[skills[k]];
+        if (slot->assigned && slot->proficiency == proficiency[k])
+            continue;
+        snprintf(prop, sizeof(prop), "skill.%s", self->skills[skills[k]].id);
+        if (slot->assigned)
+            snprintf(before, sizeof(before), "%g", slot->proficiency);
+        else
+            before[0] = '\0';
+        snprintf(after, sizeof(after), "%g", proficiency[k]);
+        truth(self, a, now, prop, before, after, who);
+        slot->assigned = 1;
+        slot->proficiency = proficiency[k];
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+int org_is_member(struct sim_org *self, size_t i, size_t q, int *joined)
+{
+    struct sim_agent *a = &self->agents[i];
+    int member;
+
+    pthread_mutex_lock(&a->lock);
+    member = a->member[q];
+    if (joined)
+        *joined = a->joined[q];
+    pthread_mutex_unlock(&a->lock);
+    return member;
+}
+
+int org_set_member(struct sim_org *self, size_t i, size_t q, int member,
+                   const struct sim_writer *who)
+{
+    struct sim_agent *a = &self->agents[i];
+    char prop[96];
+    int changed;
+
+    pthread_mutex_lock(&a->lock);
+    changed = a->member[q] != (member != 0);
+    if (changed) {
+        a->member[q] = member != 0;
+        if (!member)
+            a->joined[q] = 0;
+        snprintf(prop, sizeof(prop), "queue_member.%s", self->queues[q].id);
+        truth(self, a, clock_wall_ns(), prop, member ? "false" : "true",
+              member ? "true" : "false", who);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return changed;
+}
+
+int org_set_joined(struct sim_org *self, size_t i, size_t q, int joined,
+                   const struct sim_writer *who)
+{
+    struct sim_agent *a = &self->agents[i];
+    char prop[96];
+    int ok;
+
+    pthread_mutex_lock(&a->lock);
+    ok = a->member[q];
+    if (ok && a->joined[q] != (joined != 0)) {
+        a->joined[q] = joined != 0;
+        snprintf(prop, sizeof(prop), "queue_joined.%s", self->queues[q].id);
+        truth(self, a, clock_wall_ns(), prop, joined ? "false" : "true",
+              joined ? "true" : "false", who);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return ok;
+}
