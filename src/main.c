@@ -15,6 +15,7 @@ static const char usage[] =
     "usage: racetrace <command> [<args>]\n"
     "\n"
     "    sim        serve a simulated Genesys Cloud org on 127.0.0.1\n"
+    "    check      validate a scenario and print it resolved\n"
     "    version    print the version\n"
     "\n"
     "'racetrace <command> --help' describes a command.\n";
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "sim")) {
         rc = cmd_sim(argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "check")) {
+        rc = cmd_check(argc - 1, argv + 1);
     } else {
         log_error("unknown command '%s'", cmd);
         fputs(usage, stderr);
