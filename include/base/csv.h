@@ -29,6 +29,7 @@ struct csv;
 struct csv_row {
     struct buf text;
     size_t nfields;
+    enum rt_err err; /* first field that did not fit; the row is refused */
 };
 
 /*
@@ -39,8 +40,8 @@ struct csv_row {
 enum rt_err csv_open(struct csv **out, const char *path,
                      const char *const *cols, size_t ncols,
                      enum csv_mode mode);
-/* Copy one complete row in; fails with RT_EINVAL on a wrong field count.
- * Thread-safe. */
+/* Copy one complete row in; fails with RT_EINVAL on a wrong field count
+ * and RT_ETRUNC when a field did not fit the row (1 MiB).  Thread-safe. */
 enum rt_err csv_write_row(struct csv *self, const struct csv_row *row);
 /* Push buffered rows to the file.  Thread-safe. */
 enum rt_err csv_flush(struct csv *self);
@@ -52,6 +53,17 @@ enum rt_err csv_close(struct csv *self);
 /* Close and remove the temporary file (atomic) or keep what was written
  * (stream); frees.  NULL-safe. */
 void csv_abort(struct csv *self);
+
+/*
+ * A background thread that flushes @n writers every @interval_ns, so a
+ * stream log loses at most that much on a crash.  The writers are borrowed
+ * and must outlive the flusher.  csv_flusher_stop() flushes once more,
+ * joins and frees (NULL-safe).
+ */
+struct csv_flusher;
+enum rt_err csv_flusher_start(struct csv_flusher **out, struct csv **writers,
+                              size_t n, int64_t interval_ns);
+void csv_flusher_stop(struct csv_flusher *self);
 
 /* Row building; not thread-safe (one row per thread). */
 void csv_row_init(struct csv_row *row);
@@ -65,7 +77,8 @@ void csv_row_double(struct csv_row *row, double v, int digits);
 /* ISO-8601 UTC with milliseconds; 0 prints as empty. */
 void csv_row_time(struct csv_row *row, int64_t wall_ns);
 
-/* Quote @s into @out per RFC 4180 when needed. */
+/* Quote @s into @out per RFC 4180 when needed; on RT_ETRUNC @out is
+ * unchanged. */
 enum rt_err csv_escape(struct buf *out, const char *s);
 
 #endif

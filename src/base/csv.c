@@ -36,21 +36,32 @@ struct csv {
 
 enum rt_err csv_escape(struct buf *out, const char *s)
 {
-    enum rt_err err = RT_OK;
+    struct buf field;
+    size_t quotes = 0, len;
+    enum rt_err err;
 
     if (!s)
         return RT_OK;
     if (!strpbrk(s, ",\"\r\n"))
         return buf_puts(out, s);
-    err = buf_putc(out, '"');
-    for (const char *p = s; *p && !err; p++) {
+    len = strlen(s);
+    for (const char *p = s; *p; p++)
+        quotes += *p == '"';
+    /* Build the quoted field apart and append it in one piece, so a field
+     * that does not fit leaves @out unchanged instead of holding an
+     * unterminated quote. */
+    if (len > out->max || quotes > out->max - len || out->max - len - quotes < 2)
+        return RT_ETRUNC;
+    buf_init(&field, len + quotes + 2);
+    buf_putc(&field, '"');
+    for (const char *p = s; *p; p++) {
         if (*p == '"')
-            err = buf_putc(out, '"');
-        if (!err)
-            err = buf_putc(out, *p);
+            buf_putc(&field, '"');
+        buf_putc(&field, *p);
     }
-    if (!err)
-        err = buf_putc(out, '"');
+    buf_putc(&field, '"');
+    err = buf_append(out, buf_str(&field), field.len);
+    buf_release(&field);
     return err;
 }
 
@@ -121,6 +132,7 @@ enum rt_err csv_open(struct csv **out, const char *path,
     buf_putc(&self->pending, '\n');
     if ((err = csv_flush_locked(self))) {
         close(self->fd);
+        unlink(self->tmp_path ? self->tmp_path : path);
         goto fail;
     }
     *out = self;
@@ -138,6 +150,9 @@ enum rt_err csv_write_row(struct csv *self, const struct csv_row *row)
 {
     enum rt_err err = RT_OK;
 
+    if (row->err)
+        return rt_fail(row->err, "'%s': row longer than %d bytes", self->path,
+                       CSV_ROW_MAX);
     if (row->nfields != self->ncols)
         return rt_fail(RT_EINVAL, "'%s': row has %zu fields, header has %zu",
                        self->path, row->nfields, self->ncols);
@@ -222,53 +237,144 @@ void csv_abort(struct csv *self)
     csv_free(self);
 }
 
+#define CSV_FLUSHER_MAX 8
+
+struct csv_flusher {
+    struct csv *writers[CSV_FLUSHER_MAX];
+    size_t n;
+    int64_t interval_ns;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stopping;
+};
+
+static void flush_all(struct csv_flusher *self)
+{
+    for (size_t i = 0; i < self->n; i++)
+        csv_flush(self->writers[i]);
+}
+
+static void *flusher_main(void *arg)
+{
+    struct csv_flusher *self = arg;
+
+    pthread_mutex_lock(&self->lock);
+    while (!self->stopping) {
+        struct timespec ts =
+            clock_mono_timespec(clock_mono_ns() + self->interval_ns);
+        pthread_cond_timedwait(&self->cond, &self->lock, &ts);
+        pthread_mutex_unlock(&self->lock);
+        flush_all(self);
+        pthread_mutex_lock(&self->lock);
+    }
+    pthread_mutex_unlock(&self->lock);
+    return NULL;
+}
+
+enum rt_err csv_flusher_start(struct csv_flusher **out, struct csv **writers,
+                              size_t n, int64_t interval_ns)
+{
+    struct csv_flusher *self;
+    pthread_condattr_t attr;
+    int rc;
+
+    if (n > CSV_FLUSHER_MAX)
+        return rt_fail(RT_EINVAL, "at most %d writers per flusher",
+                       CSV_FLUSHER_MAX);
+    self = xcalloc(1, sizeof(*self));
+    memcpy(self->writers, writers, n * sizeof(*writers));
+    self->n = n;
+    self->interval_ns = interval_ns;
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if ((rc = pthread_create(&self->thread, NULL, flusher_main, self))) {
+        pthread_cond_destroy(&self->cond);
+        pthread_mutex_destroy(&self->lock);
+        free(self);
+        return rt_fail(RT_ESYS, "cannot start the CSV flusher: %s",
+                       strerror(rc));
+    }
+    *out = self;
+    return RT_OK;
+}
+
+void csv_flusher_stop(struct csv_flusher *self)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->stopping = 1;
+    pthread_cond_signal(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    flush_all(self);
+    pthread_cond_destroy(&self->cond);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+}
+
 void csv_row_init(struct csv_row *row)
 {
     buf_init(&row->text, CSV_ROW_MAX);
     row->nfields = 0;
+    row->err = RT_OK;
 }
 
 void csv_row_release(struct csv_row *row)
 {
     buf_release(&row->text);
     row->nfields = 0;
+    row->err = RT_OK;
 }
 
 void csv_row_reset(struct csv_row *row)
 {
     buf_reset(&row->text);
     row->nfields = 0;
+    row->err = RT_OK;
+}
+
+/* Keep the first append error; csv_write_row() refuses the row. */
+static void csv_row_check(struct csv_row *row, enum rt_err err)
+{
+    if (err && !row->err)
+        row->err = err;
 }
 
 static void csv_row_sep(struct csv_row *row)
 {
     if (row->nfields++)
-        buf_putc(&row->text, ',');
+        csv_row_check(row, buf_putc(&row->text, ','));
 }
 
 void csv_row_str(struct csv_row *row, const char *s)
 {
     csv_row_sep(row);
-    csv_escape(&row->text, s);
+    csv_row_check(row, csv_escape(&row->text, s));
 }
 
 void csv_row_i64(struct csv_row *row, int64_t v)
 {
     csv_row_sep(row);
-    buf_printf(&row->text, "%lld", (long long)v);
+    csv_row_check(row, buf_printf(&row->text, "%lld", (long long)v));
 }
 
 void csv_row_u64(struct csv_row *row, uint64_t v)
 {
     csv_row_sep(row);
-    buf_printf(&row->text, "%llu", (unsigned long long)v);
+    csv_row_check(row,
+                  buf_printf(&row->text, "%llu", (unsigned long long)v));
 }
 
 void csv_row_double(struct csv_row *row, double v, int digits)
 {
     csv_row_sep(row);
     if (!isnan(v))
-        buf_printf(&row->text, "%.*g", digits, v);
+        csv_row_check(row, buf_printf(&row->text, "%.*g", digits, v));
 }
 
 void csv_row_time(struct csv_row *row, int64_t wall_ns)
@@ -277,5 +383,6 @@ void csv_row_time(struct csv_row *row, int64_t wall_ns)
 
     csv_row_sep(row);
     if (wall_ns)
-        buf_puts(&row->text, iso8601_format_ms(wall_ns, iso, sizeof(iso)));
+        csv_row_check(row, buf_puts(&row->text, iso8601_format_ms(
+                                                    wall_ns, iso, sizeof(iso))));
 }

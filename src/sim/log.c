@@ -1,13 +1,11 @@
 /*
  * Simulator logs.  Rows are built on the caller's stack-owned row buffer
  * and copied into the CSV writer under its lock; a flusher thread pushes
- * them to disk every 500 ms.  The flusher waits on a condition variable
- * with CLOCK_MONOTONIC so sim_log_close() wakes it at once.
+ * them to disk every 500 ms (csv_flusher).
  */
 #include "sim/log.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +21,7 @@
 struct sim_log {
     struct csv *truth;
     struct csv *server;
-    pthread_t flusher;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int stopping;
+    struct csv_flusher *flusher;
 };
 
 static const char *const truth_cols[] = {
@@ -37,24 +32,6 @@ static const char *const server_cols[] = {
     "method",         "path",    "route",         "agent",
     "status",         "latency_ns", "correlation_id", "version_sent",
     "version_current", "fault"};
-
-static void *flusher_main(void *arg)
-{
-    struct sim_log *self = arg;
-
-    pthread_mutex_lock(&self->lock);
-    while (!self->stopping) {
-        struct timespec ts =
-            clock_mono_timespec(clock_mono_ns() + SIM_LOG_FLUSH_NS);
-        pthread_cond_timedwait(&self->cond, &self->lock, &ts);
-        pthread_mutex_unlock(&self->lock);
-        csv_flush(self->truth);
-        csv_flush(self->server);
-        pthread_mutex_lock(&self->lock);
-    }
-    pthread_mutex_unlock(&self->lock);
-    return NULL;
-}
 
 static enum rt_err open_one(struct csv **out, const char *dir,
                             const char *name, const char *const *cols,
@@ -71,9 +48,8 @@ static enum rt_err open_one(struct csv **out, const char *dir,
 enum rt_err sim_log_open(struct sim_log **out, const char *dir)
 {
     struct sim_log *self;
-    pthread_condattr_t attr;
+    struct csv *both[2];
     enum rt_err err;
-    int rc;
 
     *out = NULL;
     if (!dir || !*dir)
@@ -88,17 +64,10 @@ enum rt_err sim_log_open(struct sim_log **out, const char *dir)
     if ((err = open_one(&self->server, dir, "server.csv", server_cols,
                         sizeof(server_cols) / sizeof(server_cols[0]))))
         goto fail;
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    if ((rc = pthread_create(&self->flusher, NULL, flusher_main, self))) {
-        err = rt_fail(RT_ESYS, "cannot start log flusher: %s", strerror(rc));
-        pthread_cond_destroy(&self->cond);
-        pthread_mutex_destroy(&self->lock);
+    both[0] = self->truth;
+    both[1] = self->server;
+    if ((err = csv_flusher_start(&self->flusher, both, 2, SIM_LOG_FLUSH_NS)))
         goto fail;
-    }
     *out = self;
     return RT_OK;
 fail:
@@ -112,15 +81,9 @@ void sim_log_close(struct sim_log *self)
 {
     if (!self)
         return;
-    pthread_mutex_lock(&self->lock);
-    self->stopping = 1;
-    pthread_cond_signal(&self->cond);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->flusher, NULL);
+    csv_flusher_stop(self->flusher);
     csv_close(self->truth);
     csv_close(self->server);
-    pthread_cond_destroy(&self->cond);
-    pthread_mutex_destroy(&self->lock);
     free(self);
 }
 
