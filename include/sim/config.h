@@ -34,8 +34,9 @@ enum sim_actor_kind {
 extern const char *const sim_actor_kind_names[];
 
 /*
- * One background writer.  Which fields apply depends on the kind; the world
- * module documents and validates them (world_actor_parse).
+ * One background writer.  Which fields apply depends on the kind: the
+ * parser (sim_config_from_json) accepts only those keys, and world_check()
+ * validates the values again for configurations built in code.
  */
 struct sim_actor_config {
     enum sim_actor_kind kind;

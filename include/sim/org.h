@@ -85,6 +85,11 @@ enum sim_expand {
     SIM_EXPAND_ROUTING = 1u << 1,
 };
 
+/* Whether agent @i starts On Queue and IDLE (else Available and
+ * OFF_QUEUE): a pure function of cfg->seed and on_queue_share, so the
+ * world's plan knows the initial state without building an org. */
+int org_starts_on_queue(const struct sim_config *cfg, size_t i);
+
 /* Build the org for @cfg (agents, queues, skills from cfg->seed).  @log is
  * borrowed and may be NULL. */
 struct sim_org *org_new(const struct sim_config *cfg, struct sim_log *log);
@@ -112,6 +117,11 @@ cJSON *org_skill_json(const struct sim_org *self, size_t s); /* caller frees */
 cJSON *org_user_json(struct sim_org *self, size_t i, unsigned expand);
 /* Current version (not lagged). */
 int64_t org_user_version(struct sim_org *self, size_t i);
+/* The stored user fields of agent @i now (never lagged, no id, version or
+ * expands) and, in *version_out, the version they belong to, read
+ * together: for internal writers that must never resend stale values.
+ * Caller frees. */
+cJSON *org_user_fields(struct sim_org *self, size_t i, int64_t *version_out);
 
 /*
  * The versioned write: under the agent's lock, if the stored version equals

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "sim/org.h"
 
 const char *const sim_actor_kind_names[] = {
     "routing-engine", "presence-sync", "wfm-publish", "idp-sync",
@@ -50,11 +51,15 @@ static const char *const actor_keys[SIM_ACTOR_KIND_COUNT][12] = {
                                "client_id", NULL},
 };
 
-/* Triggers are "routing:<STATUS>", "presence:<Presence>", or "<kind>:*". */
+/* Triggers are "routing:<STATUS>", "presence:<Presence>" (any spelling
+ * sim_presence_lookup accepts), or "<kind>:*". */
 static int trigger_valid(const char *s)
 {
-    return (!strncmp(s, "routing:", 8) && s[8]) ||
-           (!strncmp(s, "presence:", 9) && s[9]);
+    if (!strncmp(s, "routing:", 8))
+        return !strcmp(s + 8, "*") || sim_routing_lookup(s + 8) >= 0;
+    if (!strncmp(s, "presence:", 9))
+        return !strcmp(s + 9, "*") || sim_presence_lookup(s + 9) >= 0;
+    return 0;
 }
 
 static enum rt_err parse_on(struct jread *jr, const cJSON *actor,
@@ -74,7 +79,8 @@ static enum rt_err parse_on(struct jread *jr, const cJSON *actor,
         if (!trigger_valid(on->valuestring))
             return jread_fail(jr, sub,
                               "expected \"routing:<STATUS>\" or "
-                              "\"presence:<Presence>\" (or \":*\")");
+                              "\"presence:<Presence>\" with a known status "
+                              "or presence, or \"routing:*\"");
         snprintf(a->on[0], sizeof(a->on[0]), "%s", on->valuestring);
         a->n_on = 1;
         return RT_OK;
@@ -91,7 +97,8 @@ static enum rt_err parse_on(struct jread *jr, const cJSON *actor,
             strlen(item->valuestring) >= SIM_NAME_MAX)
             return jread_fail(jr, item_path,
                               "expected \"routing:<STATUS>\" or "
-                              "\"presence:<Presence>\"");
+                              "\"presence:<Presence>\" with a known status "
+                              "or presence, or \"routing:*\"");
         snprintf(a->on[i], sizeof(a->on[i]), "%s", item->valuestring);
         i++;
     }

@@ -226,6 +226,16 @@ static void snapshot_push(struct sim_agent *a)
     a->snap_head = slot;
 }
 
+int org_starts_on_queue(const struct sim_config *cfg, size_t i)
+{
+    struct rng rng;
+
+    /* A stream of its own per agent, apart from the org's id stream, so
+     * the world's plan can compute it without building the org. */
+    rng_seed(&rng, cfg->seed, (UINT64_C(0x0a9e) << 40) | (uint64_t)i);
+    return rng_chance(&rng, cfg->world.on_queue_share);
+}
+
 struct sim_org *org_new(const struct sim_config *cfg, struct sim_log *log)
 {
     struct sim_org *self = xcalloc(1, sizeof(*self));
@@ -254,7 +264,7 @@ struct sim_org *org_new(const struct sim_config *cfg, struct sim_log *log)
     self->agents = xcalloc(self->n_agents, sizeof(*self->agents));
     for (size_t i = 0; i < self->n_agents; i++) {
         struct sim_agent *a = &self->agents[i];
-        int on_queue = rng_chance(&rng, cfg->world.on_queue_share);
+        int on_queue = org_starts_on_queue(cfg, i);
 
         pthread_mutex_init(&a->lock, NULL);
         make_uuid(&rng, a->id);
@@ -499,6 +509,18 @@ int64_t org_user_version(struct sim_org *self, size_t i)
     v = a->version;
     pthread_mutex_unlock(&a->lock);
     return v;
+}
+
+cJSON *org_user_fields(struct sim_org *self, size_t i, int64_t *version_out)
+{
+    struct sim_agent *a = &self->agents[i];
+    cJSON *o;
+
+    pthread_mutex_lock(&a->lock);
+    o = cJSON_Duplicate(a->doc, 1);
+    *version_out = a->version;
+    pthread_mutex_unlock(&a->lock);
+    return o;
 }
 
 static void truth(struct sim_org *self, const struct sim_agent *a,

@@ -92,6 +92,12 @@ static void malformed_worlds_name_file_and_path(void **state)
          "\"INTERACTING\"}]}}",
          "s.json: world.actors[0].on: expected \"routing:<STATUS>\""},
         {"{\"world\":{\"actors\":[{\"kind\":\"routing-engine\",\"on\":"
+         "[\"routing:IDLE\",\"routing:BUSY\"]}]}}",
+         "s.json: world.actors[0].on[1]: expected \"routing:<STATUS>\""},
+        {"{\"world\":{\"actors\":[{\"kind\":\"presence-sync\",\"on\":"
+         "\"presence:Lunch\"}]}}",
+         "s.json: world.actors[0].on: expected \"routing:<STATUS>\""},
+        {"{\"world\":{\"actors\":[{\"kind\":\"routing-engine\",\"on\":"
          "\"routing:IDLE\",\"p\":1.5}]}}",
          "s.json: world.actors[0].p: expected a number from 0 to 1"},
         {"{\"world\":{\"actors\":[{\"kind\":\"routing-engine\",\"on\":"
