@@ -143,12 +143,26 @@ void route_skills_list(struct sim_req *req)
     sim_reply_json(req, 200, sim_listing(req, entities, size, number, total));
 }
 
-/* Page through a plain array (taken) as an entity listing. */
+/*
+ * QueueMemberEntityListing has no total, lastUri or pageCount (the SDK's
+ * model, index.d.ts of purecloud-platform-client-v2): the real members
+ * endpoint pages without counting.  Takes @listing, returns it trimmed.
+ */
+static cJSON *member_listing(cJSON *listing)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(listing, "total");
+    cJSON_DeleteItemFromObjectCaseSensitive(listing, "lastUri");
+    cJSON_DeleteItemFromObjectCaseSensitive(listing, "pageCount");
+    return listing;
+}
+
+/* Page through a plain array (taken) as an entity listing; @members drops
+ * the fields a QueueMemberEntityListing does not have. */
 static void reply_paged(struct sim_req *req, cJSON *all, int64_t def_size,
-                        int64_t max_size)
+                        int64_t max_size, int members)
 {
     int64_t size, number, total = cJSON_GetArraySize(all), k = 0;
-    cJSON *page, *item, *next;
+    cJSON *page, *item, *next, *listing;
 
     if (sim_req_paging(req, def_size, max_size, &size, &number)) {
         cJSON_Delete(all);
@@ -161,7 +175,8 @@ static void reply_paged(struct sim_req *req, cJSON *all, int64_t def_size,
             cJSON_AddItemToArray(page, cJSON_DetachItemViaPointer(all, item));
     }
     cJSON_Delete(all);
-    sim_reply_json(req, 200, sim_listing(req, page, size, number, total));
+    listing = sim_listing(req, page, size, number, total);
+    sim_reply_json(req, 200, members ? member_listing(listing) : listing);
 }
 
 void route_user_skills_get(struct sim_req *req)
@@ -169,7 +184,7 @@ void route_user_skills_get(struct sim_req *req)
     long i = route_agent(req);
 
     if (i >= 0)
-        reply_paged(req, org_user_skills_json(req->org, (size_t)i), 25, 100);
+        reply_paged(req, org_user_skills_json(req->org, (size_t)i), 25, 100, 0);
 }
 
 static void skills_bulk(struct sim_req *req, int replace)
@@ -213,7 +228,7 @@ static void skills_bulk(struct sim_req *req, int replace)
     }
     org_set_skills(req->org, (size_t)i, skills, prof, n, replace,
                    &req->writer);
-    reply_paged(req, org_user_skills_json(req->org, (size_t)i), 100, 500);
+    reply_paged(req, org_user_skills_json(req->org, (size_t)i), 100, 500, 0);
 out:
     free(skills);
     free(prof);
@@ -274,26 +289,22 @@ static long route_queue(struct sim_req *req)
     return q;
 }
 
+/*
+ * QueueMember.user is a full User (the SDK's model requires its version),
+ * with presence when expanded; routingStatus sits on the member itself.
+ */
 static cJSON *member_json(struct sim_req *req, size_t i, size_t q, int joined,
                           unsigned expand)
 {
-    cJSON *o = cJSON_CreateObject(), *user;
-    cJSON *u = org_user_json(req->org, i, 0);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *u = org_user_json(req->org, i, expand & SIM_EXPAND_PRESENCE);
     char uri[200];
     const char *id = org_agent_id(req->org, i);
 
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(
         o, "name", cJSON_GetObjectItemCaseSensitive(u, "name")->valuestring);
-    user = cJSON_AddObjectToObject(o, "user");
-    cJSON_AddStringToObject(user, "id", id);
-    cJSON_AddStringToObject(
-        user, "name", cJSON_GetObjectItemCaseSensitive(u, "name")->valuestring);
-    snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
-    cJSON_AddStringToObject(user, "selfUri", uri);
-    if (expand & SIM_EXPAND_PRESENCE)
-        cJSON_AddItemToObject(user, "presence",
-                              org_presence_json(req->org, i));
+    cJSON_AddItemToObject(o, "user", u);
     cJSON_AddNumberToObject(o, "ringNumber", 1);
     cJSON_AddBoolToObject(o, "joined", joined);
     cJSON_AddStringToObject(o, "memberBy", "user");
@@ -303,7 +314,6 @@ static cJSON *member_json(struct sim_req *req, size_t i, size_t q, int joined,
     snprintf(uri, sizeof(uri), "/api/v2/routing/queues/%s/members/%s",
              req->params[0], id);
     cJSON_AddStringToObject(o, "selfUri", uri);
-    cJSON_Delete(u);
     (void)q;
     return o;
 }
@@ -343,7 +353,7 @@ void route_queue_members_get(struct sim_req *req)
         cJSON_AddItemToArray(all,
                              member_json(req, i, (size_t)q, joined, expand));
     }
-    reply_paged(req, all, 25, 100);
+    reply_paged(req, all, 25, 100, 1);
 }
 
 /* Body [{"id": userId, ...}] of at most 100 entries; NULL after a 400. */
@@ -423,7 +433,8 @@ void route_queue_members_patch(struct sim_req *req)
         }
     }
     cJSON_Delete(body);
-    sim_reply_json(req, 200, sim_listing(req, entities, n ? n : 1, 1, n));
+    sim_reply_json(req, 200,
+                   member_listing(sim_listing(req, entities, n ? n : 1, 1, n)));
 }
 
 static cJSON *user_queue_json(struct sim_req *req, size_t q, int joined)
@@ -449,7 +460,7 @@ void route_user_queues_get(struct sim_req *req)
             joined == want_joined)
             cJSON_AddItemToArray(all, user_queue_json(req, q, joined));
     }
-    reply_paged(req, all, 25, 100);
+    reply_paged(req, all, 25, 100, 0);
 }
 
 void route_user_queues_patch(struct sim_req *req)
