@@ -374,6 +374,17 @@ static int authenticate(struct sim_http *self, struct sim_req *req,
     return 0;
 }
 
+/* Body reader of a cut response: fails at once, so libmicrohttpd closes the
+ * connection after the headers. */
+static ssize_t cut_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    (void)pos;
+    (void)buf;
+    (void)max;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 static void add_number_header(struct MHD_Response *r, const char *name,
                               int64_t v)
 {
@@ -487,7 +498,20 @@ static enum MHD_Result dispatch(struct sim_http *self,
 
 respond:
     if (drop) {
-        ret = MHD_NO; /* libmicrohttpd closes the connection unanswered */
+        /*
+         * The connection breaks after the status line and headers, in the
+         * middle of the body.  Closing before any byte would make HTTP
+         * clients (libcurl among them) silently resend the request on a
+         * fresh connection, a second write nobody asked for; a cut body is
+         * never resent, so the client sees the failure and cannot tell
+         * whether the request took effect, as with a real lost response.
+         */
+        resp = MHD_create_response_from_callback(4096, 4096, cut_reader,
+                                                 NULL, NULL);
+        MHD_add_response_header(resp, "ININ-Correlation-Id",
+                                req.correlation_id);
+        ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
     } else {
         resp = MHD_create_response_from_buffer(
             req.resp_len, req.resp_body ? req.resp_body : (char *)"",
@@ -606,11 +630,17 @@ enum rt_err sim_http_start(struct sim_http **out, const struct sim_config *cfg,
     addr.sin_family = AF_INET;
     addr.sin_port = htons(cfg->port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    if (cfg->threads > 0)
-        flags |= MHD_USE_EPOLL;
-    else
-        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    /*
+     * The thread pool polls with poll(), not epoll: libmicrohttpd 0.9.75
+     * (Debian 12) drains epoll by calling epoll_wait() again, with the full
+     * blocking timeout, whenever a call returned a full batch of 128
+     * events, so after a burst of 128 ready connections the worker sleeps
+     * (up to the connection timeout) on requests it has already seen.
+     * tests/integration/test_sim_connections.c catches it.
+     */
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    if (cfg->threads <= 0)
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
     self->daemon = MHD_start_daemon(
         flags, cfg->port, NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,

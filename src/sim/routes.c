@@ -4,7 +4,7 @@
 #define W SIM_ROUTE_WRITE
 
 static const struct sim_route routes[] = {
-    {"POST", "/oauth/token", route_oauth_token, SIM_ROUTE_PUBLIC | W},
+    {"POST", "/oauth/token", route_oauth_token, SIM_ROUTE_PUBLIC},
     {"GET", "/api/v2/users", route_users_list, 0},
     {"GET", "/api/v2/users/{id}", route_user_get, 0},
     {"PATCH", "/api/v2/users/{id}", route_user_patch, W},
