@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "base/err.h"
 
@@ -36,7 +37,9 @@ char *iso8601_format_ms(int64_t wall_ns, char *out, size_t out_len);
 
 /*
  * Parse ISO-8601 date-time: "YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm|-hh:mm|
- * +hhmm)".  A zone is required.  RT_EINVAL on anything else.
+ * +hhmm)".  A zone is required.  Fraction digits past nanoseconds are
+ * dropped.  RT_ERANGE for instants int64 nanoseconds cannot hold (before
+ * 1677-09-21 or after 2262-04-11), RT_EINVAL on anything else.
  */
 enum rt_err iso8601_parse(const char *s, int64_t *wall_ns);
 

@@ -38,8 +38,7 @@ struct csv_row {
  * csv_abort().  Logs the cause on failure.  Thread-safe once open.
  */
 enum rt_err csv_open(struct csv **out, const char *path,
-                     const char *const *cols, size_t ncols,
-                     enum csv_mode mode);
+                     const char *const *cols, size_t ncols, enum csv_mode mode);
 /* Copy one complete row in; fails with RT_EINVAL on a wrong field count
  * and RT_ETRUNC when a field did not fit the row (1 MiB).  Thread-safe. */
 enum rt_err csv_write_row(struct csv *self, const struct csv_row *row);

@@ -29,23 +29,20 @@ void jread_init(struct jread *self, const char *file);
 enum rt_err jread_fail(struct jread *self, const char *path, const char *fmt,
                        ...) __attribute__((format(printf, 3, 4)));
 
-/* Parse JSON text; a syntax error names line and column.  Caller frees
- * *out with cJSON_Delete. */
+/* Parse one JSON value (text after it is an error); a syntax error names
+ * line and column.  Caller frees *out with cJSON_Delete. */
 enum rt_err jread_parse(struct jread *self, const char *text, size_t len,
                         cJSON **out);
 /* Read and parse a file (at most 16 MiB). */
-enum rt_err jread_load_file(struct jread *self, const char *path,
-                            cJSON **out);
+enum rt_err jread_load_file(struct jread *self, const char *path, cJSON **out);
 
 /* "parent.key" or "key" when parent is empty, into @out. */
-void jread_path(char *out, size_t out_len, const char *parent,
-                const char *key);
+void jread_path(char *out, size_t out_len, const char *parent, const char *key);
 /* "parent[index]" into @out. */
-void jread_path_index(char *out, size_t out_len, const char *parent,
-                      int index);
+void jread_path_index(char *out, size_t out_len, const char *parent, int index);
 
-/* @node must be an object whose keys all appear in NULL-terminated
- * @allowed (NULL allows any key). */
+/* @node must be an object without duplicate keys whose keys all appear in
+ * NULL-terminated @allowed (NULL allows any key). */
 enum rt_err jread_object(struct jread *self, const cJSON *node,
                          const char *path, const char *const *allowed);
 
@@ -56,19 +53,16 @@ enum rt_err jread_duration(struct jread *self, const cJSON *obj,
 enum rt_err jread_duration_range(struct jread *self, const cJSON *obj,
                                  const char *path, const char *key,
                                  int64_t *lo_ns, int64_t *hi_ns);
-enum rt_err jread_number(struct jread *self, const cJSON *obj,
-                         const char *path, const char *key, double min,
-                         double max, double *out);
+enum rt_err jread_number(struct jread *self, const cJSON *obj, const char *path,
+                         const char *key, double min, double max, double *out);
 /* Integer as a JSON number or a count string ("1k"). */
 enum rt_err jread_int(struct jread *self, const cJSON *obj, const char *path,
-                      const char *key, int64_t min, int64_t max,
-                      int64_t *out);
-enum rt_err jread_bool(struct jread *self, const cJSON *obj,
-                       const char *path, const char *key, int *out);
+                      const char *key, int64_t min, int64_t max, int64_t *out);
+enum rt_err jread_bool(struct jread *self, const cJSON *obj, const char *path,
+                       const char *key, int *out);
 /* Borrowed from the cJSON tree. */
-enum rt_err jread_string(struct jread *self, const cJSON *obj,
-                         const char *path, const char *key,
-                         const char **out);
+enum rt_err jread_string(struct jread *self, const cJSON *obj, const char *path,
+                         const char *key, const char **out);
 /* String that must be one of NULL-terminated @choices; *out = its index. */
 enum rt_err jread_enum(struct jread *self, const cJSON *obj, const char *path,
                        const char *key, const char *const *choices, int *out);

@@ -54,11 +54,15 @@ char *iso8601_format_ms(int64_t wall_ns, char *out, size_t out_len)
 {
     struct tm tm;
     time_t secs;
-    int64_t ms;
+    int64_t total_ms, ms;
 
-    /* Floor division so times before 1970 still print correctly. */
-    secs = (time_t)(wall_ns / NS_PER_S);
-    ms = (wall_ns % NS_PER_S) / NS_PER_MS;
+    /* Floor division (C truncates toward zero) so an instant before 1970
+     * prints the millisecond it falls in: -1 ns is 23:59:59.999. */
+    total_ms = wall_ns / NS_PER_MS;
+    if (wall_ns % NS_PER_MS < 0)
+        total_ms--;
+    secs = (time_t)(total_ms / 1000);
+    ms = total_ms % 1000;
     if (ms < 0) {
         ms += 1000;
         secs -= 1;
@@ -163,6 +167,10 @@ enum rt_err iso8601_parse(const char *s, int64_t *wall_ns)
     tm.tm_sec = sec;
     t = timegm(&tm);
     t -= (time_t)sign * (oh * 3600 + om * 60);
+    /* int64 nanoseconds span 1677..2262; years outside would overflow. */
+    if (t > INT64_MAX / NS_PER_S || t < INT64_MIN / NS_PER_S ||
+        (int64_t)t * NS_PER_S > INT64_MAX - frac_ns)
+        return RT_ERANGE;
     *wall_ns = (int64_t)t * NS_PER_S + frac_ns;
     return RT_OK;
 }

@@ -50,7 +50,8 @@ enum rt_err csv_escape(struct buf *out, const char *s)
     /* Build the quoted field apart and append it in one piece, so a field
      * that does not fit leaves @out unchanged instead of holding an
      * unterminated quote. */
-    if (len > out->max || quotes > out->max - len || out->max - len - quotes < 2)
+    if (len > out->max || quotes > out->max - len ||
+        out->max - len - quotes < 2)
         return RT_ETRUNC;
     buf_init(&field, len + quotes + 2);
     buf_putc(&field, '"');
@@ -96,8 +97,7 @@ static enum rt_err csv_flush_locked(struct csv *self)
 }
 
 enum rt_err csv_open(struct csv **out, const char *path,
-                     const char *const *cols, size_t ncols,
-                     enum csv_mode mode)
+                     const char *const *cols, size_t ncols, enum csv_mode mode)
 {
     struct csv *self = xcalloc(1, sizeof(*self));
     struct buf name;
@@ -159,8 +159,7 @@ enum rt_err csv_write_row(struct csv *self, const struct csv_row *row)
     pthread_mutex_lock(&self->lock);
     if (self->sticky) {
         err = self->sticky;
-    } else if (buf_append(&self->pending, buf_str(&row->text),
-                          row->text.len) ||
+    } else if (buf_append(&self->pending, buf_str(&row->text), row->text.len) ||
                buf_putc(&self->pending, '\n')) {
         err = RT_ETRUNC;
     } else {
@@ -366,8 +365,7 @@ void csv_row_i64(struct csv_row *row, int64_t v)
 void csv_row_u64(struct csv_row *row, uint64_t v)
 {
     csv_row_sep(row);
-    csv_row_check(row,
-                  buf_printf(&row->text, "%llu", (unsigned long long)v));
+    csv_row_check(row, buf_printf(&row->text, "%llu", (unsigned long long)v));
 }
 
 void csv_row_double(struct csv_row *row, double v, int digits)
@@ -383,6 +381,7 @@ void csv_row_time(struct csv_row *row, int64_t wall_ns)
 
     csv_row_sep(row);
     if (wall_ns)
-        csv_row_check(row, buf_puts(&row->text, iso8601_format_ms(
-                                                    wall_ns, iso, sizeof(iso))));
+        csv_row_check(
+            row,
+            buf_puts(&row->text, iso8601_format_ms(wall_ns, iso, sizeof(iso))));
 }

@@ -41,7 +41,30 @@ enum rt_err jread_fail(struct jread *self, const char *path, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(self->error + n, sizeof(self->error) - (size_t)n, fmt, ap);
     va_end(ap);
+    /* Keys and values are quoted raw; a control character in one must not
+     * break the message into several lines. */
+    for (char *p = self->error; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
     return RT_EINVAL;
+}
+
+static enum rt_err fail_at(struct jread *self, const char *text,
+                           const char *end)
+{
+    int line = 1, col = 1;
+
+    for (const char *p = text; p < end; p++) {
+        if (*p == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    return jread_fail(self, NULL, "invalid JSON at line %d, column %d", line,
+                      col);
 }
 
 enum rt_err jread_parse(struct jread *self, const char *text, size_t len,
@@ -49,30 +72,31 @@ enum rt_err jread_parse(struct jread *self, const char *text, size_t len,
 {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    int line = 1, col = 1;
 
     if (!root) {
-        if (!end)
-            end = cJSON_GetErrorPtr();
+        /* cJSON's global error pointer is not thread-safe; @end is. */
         if (!end || end < text || end > text + len)
             end = text + len;
-        for (const char *p = text; p < end; p++) {
-            if (*p == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
-        return jread_fail(self, NULL, "invalid JSON at line %d, column %d",
-                          line, col);
+        return fail_at(self, text, end);
+    }
+    /* cJSON stops after the first value; text after it (a second object,
+     * a stray brace) would otherwise be silently ignored.  cJSON's own
+     * require_null_terminated check cannot be used with a length that
+     * excludes the NUL. */
+    if (!end || end < text || end > text + len)
+        end = text + len;
+    while (end < text + len &&
+           (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (end < text + len) {
+        cJSON_Delete(root);
+        return fail_at(self, text, end);
     }
     *out = root;
     return RT_OK;
 }
 
-enum rt_err jread_load_file(struct jread *self, const char *path,
-                            cJSON **out)
+enum rt_err jread_load_file(struct jread *self, const char *path, cJSON **out)
 {
     FILE *f = fopen(path, "rb");
     struct buf text;
@@ -101,8 +125,7 @@ out:
     return err;
 }
 
-void jread_path(char *out, size_t out_len, const char *parent,
-                const char *key)
+void jread_path(char *out, size_t out_len, const char *parent, const char *key)
 {
     if (parent && *parent)
         snprintf(out, out_len, "%s.%s", parent, key);
@@ -110,8 +133,7 @@ void jread_path(char *out, size_t out_len, const char *parent,
         snprintf(out, out_len, "%s", key);
 }
 
-void jread_path_index(char *out, size_t out_len, const char *parent,
-                      int index)
+void jread_path_index(char *out, size_t out_len, const char *parent, int index)
 {
     snprintf(out, out_len, "%s[%d]", parent ? parent : "", index);
 }
@@ -142,22 +164,22 @@ enum rt_err jread_object(struct jread *self, const cJSON *node,
     if (!cJSON_IsObject(node))
         return jread_fail(self, path, "expected an object, got %s",
                           json_type_name(node));
-    if (!allowed)
-        return RT_OK;
     cJSON_ArrayForEach(item, node)
     {
-        int known = 0;
-        for (const char *const *k = allowed; *k; k++) {
+        int known = !allowed;
+        for (const char *const *k = allowed; k && *k; k++) {
             if (item->string && strcmp(item->string, *k) == 0) {
                 known = 1;
                 break;
             }
         }
         if (!known) {
-            jread_path(sub, sizeof(sub), path, item->string ? item->string : "");
+            jread_path(sub, sizeof(sub), path,
+                       item->string ? item->string : "");
             return jread_fail(self, sub, "unknown key");
         }
-        /* Duplicate keys would make one of the two silently win. */
+        /* Duplicate keys would make one of the two silently win, also in
+         * objects whose keys are free-form names (@allowed NULL). */
         for (const cJSON *o = node->child; o != item; o = o->next) {
             if (o->string && item->string && !strcmp(o->string, item->string)) {
                 jread_path(sub, sizeof(sub), path, item->string);
@@ -216,9 +238,8 @@ enum rt_err jread_duration_range(struct jread *self, const cJSON *obj,
     return RT_OK;
 }
 
-enum rt_err jread_number(struct jread *self, const cJSON *obj,
-                         const char *path, const char *key, double min,
-                         double max, double *out)
+enum rt_err jread_number(struct jread *self, const cJSON *obj, const char *path,
+                         const char *key, double min, double max, double *out)
 {
     const cJSON *m = member(obj, key);
     char sub[JREAD_PATH_MAX];
@@ -235,8 +256,7 @@ enum rt_err jread_number(struct jread *self, const cJSON *obj,
 }
 
 enum rt_err jread_int(struct jread *self, const cJSON *obj, const char *path,
-                      const char *key, int64_t min, int64_t max,
-                      int64_t *out)
+                      const char *key, int64_t min, int64_t max, int64_t *out)
 {
     const cJSON *m = member(obj, key);
     char sub[JREAD_PATH_MAX];
@@ -265,8 +285,8 @@ bad:
                       (long long)min, (long long)max);
 }
 
-enum rt_err jread_bool(struct jread *self, const cJSON *obj,
-                       const char *path, const char *key, int *out)
+enum rt_err jread_bool(struct jread *self, const cJSON *obj, const char *path,
+                       const char *key, int *out)
 {
     const cJSON *m = member(obj, key);
     char sub[JREAD_PATH_MAX];
@@ -280,8 +300,8 @@ enum rt_err jread_bool(struct jread *self, const cJSON *obj,
     return RT_OK;
 }
 
-enum rt_err jread_string(struct jread *self, const cJSON *obj,
-                         const char *path, const char *key, const char **out)
+enum rt_err jread_string(struct jread *self, const cJSON *obj, const char *path,
+                         const char *key, const char **out)
 {
     const cJSON *m = member(obj, key);
     char sub[JREAD_PATH_MAX];

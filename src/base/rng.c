@@ -23,8 +23,8 @@ static uint64_t rotl(uint64_t x, int k)
 
 void rng_seed(struct rng *self, uint64_t seed, uint64_t stream)
 {
-    uint64_t x = seed ^ (stream * UINT64_C(0xd1342543de82ef95)) ^
-                 (stream << 17);
+    uint64_t x =
+        seed ^ (stream * UINT64_C(0xd1342543de82ef95)) ^ (stream << 17);
 
     for (int i = 0; i < 4; i++)
         self->s[i] = splitmix64(&x);
@@ -66,9 +66,16 @@ uint64_t rng_below(struct rng *self, uint64_t n)
 
 int64_t rng_range(struct rng *self, int64_t lo, int64_t hi)
 {
+    /* Unsigned arithmetic: hi - lo overflows int64_t for wide ranges, and
+     * the full range [INT64_MIN, INT64_MAX] has 2^64 values. */
+    uint64_t span = (uint64_t)hi - (uint64_t)lo, x;
+
     if (hi <= lo)
         return lo;
-    return lo + (int64_t)rng_below(self, (uint64_t)(hi - lo) + 1);
+    x = span == UINT64_MAX ? rng_u64(self) : rng_below(self, span + 1);
+    x += (uint64_t)lo;
+    return x > (uint64_t)INT64_MAX ? -(int64_t)(UINT64_MAX - x) - 1
+                                   : (int64_t)x;
 }
 
 double rng_exp(struct rng *self, double mean)
