@@ -118,7 +118,8 @@ fuzz-replay: $(FUZZ_REPLAY)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 -O1 -g -pthread \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm
 
 fuzz: deps $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
@@ -129,8 +130,12 @@ fuzz: deps $(FUZZ_BIN)
 	    || { tail -40 build/fuzz/$$t.log; exit 1; }; \
 	done; echo "fuzz: no crash"
 
+# node/npm for tests/sdk (the official JavaScript SDK), only when missing:
+# NodeSource's nodejs ships npm and conflicts with Debian's npm package.
+SDK_DEBS = $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
+
 deps:
-	@sh tools/deps.sh $(DEBS)
+	@sh tools/deps.sh $(DEBS) $(SDK_DEBS)
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -107,6 +107,37 @@ for dir in "$BUILD/tests/unit" "$BUILD/tests/integration" \
     done
 done
 
+# SDK conformance: the official Genesys JavaScript SDK against
+# $BUILD/racetrace (tests/sdk/run.sh; skips itself without node).
+sdk=sdk-conformance
+case $sdk in *"$FILTER"*)
+    rc=0
+    # shellcheck disable=SC2086
+    BUILD=$BUILD $TIMEOUT sh tests/sdk/run.sh >"$out" 2>&1 || rc=$?
+    if grep -q '^sdk: skipped' "$out"; then
+        cat "$out"
+    else
+        programs=$((programs + 1))
+        p=$(count '^\([0-9][0-9]*\) passed, [0-9][0-9]* failed$' "$out")
+        f=$(count '^[0-9][0-9]* passed, \([0-9][0-9]*\) failed$' "$out")
+        p=${p:-0}
+        f=${f:-0}
+        [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+        passed=$((passed + p))
+        failed=$((failed + f))
+        if [ "$f" -gt 0 ]; then
+            echo "=== tests/sdk"
+            cat "$out"
+            echo "FAIL $sdk: $f check(s) failed (exit $rc)"
+            note_failure "$sdk" "$f check(s) failed (exit $rc)"
+        else
+            [ "$VERBOSE" = 1 ] && cat "$out"
+            echo "ok   $sdk: $p passed"
+        fi
+    fi
+    ;;
+esac
+
 if [ -n "$failures" ]; then
     echo "failed programs:$failures"
 fi

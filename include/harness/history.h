@@ -20,11 +20,11 @@ struct history;
  * empty; -1 in an optional number prints as empty. */
 struct history_request {
     int thread;
-    const char *role;   /* observe, replay, auth, audit, analytics */
-    int64_t op_id;      /* -1 when not part of an operation */
-    const char *agent;  /* user id, or "" for bulk reads */
+    const char *role;  /* observe, replay, auth, audit, analytics */
+    int64_t op_id;     /* -1 when not part of an operation */
+    const char *agent; /* user id, or "" for bulk reads */
     const char *method;
-    const char *route;  /* template, e.g. "/api/v2/users/{id}" */
+    const char *route;        /* template, e.g. "/api/v2/users/{id}" */
     int64_t intended_wall_ns; /* when it was meant to go (pacing) */
     int64_t send_wall_ns;
     int64_t recv_wall_ns;
@@ -38,8 +38,8 @@ struct history_request {
     int64_t retry_after_s;
     int64_t ratelimit_count, ratelimit_allowed, ratelimit_reset;
     const char *correlation_id;
-    int64_t version_sent;        /* versioned writes; -1 otherwise */
-    int64_t agents_in_request;   /* bulk reads: how many agents */
+    int64_t version_sent;      /* versioned writes; -1 otherwise */
+    int64_t agents_in_request; /* bulk reads: how many agents */
 };
 
 /* One observed change of an agent property. */
@@ -63,20 +63,20 @@ struct history_operation {
     int round;
     const char *strategy;
     const char *agent;
-    int64_t read_version;     /* version the first write was based on */
+    int64_t read_version;      /* version the first write was based on */
     const char *read_versions; /* every version read, ";"-joined */
-    int attempts;             /* writes sent */
-    const char *outcome;      /* ok, conflict, gave_up, error, unknown */
-    int64_t final_version;    /* after the last successful write, -1 */
-    int64_t wasted_requests;  /* requests that did not lead to success */
-    int64_t requests;         /* every request of the operation */
+    int attempts;              /* writes sent */
+    const char *outcome;       /* ok, conflict, gave_up, error, unknown */
+    int64_t final_version;     /* after the last successful write, -1 */
+    int64_t wasted_requests;   /* requests that did not lead to success */
+    int64_t requests;          /* every request of the operation */
     int64_t start_wall_ns;
     int64_t first_read_wall_ns;
     int64_t last_write_wall_ns;
     int64_t end_wall_ns;
     int last_status;
     const char *last_correlation_id;
-    const char *intent;       /* what the write set, e.g. department=X */
+    const char *intent; /* what the write set, e.g. department=X */
 };
 
 /* Create the three files in @run_dir (which must exist). */
@@ -88,12 +88,10 @@ enum rt_err history_close(struct history *self);
 void history_flush(struct history *self);
 
 /* Append a row; returns the request's sequence number (1, 2, ...). */
-int64_t history_request(struct history *self,
-                        const struct history_request *r);
+int64_t history_request(struct history *self, const struct history_request *r);
 void history_observation(struct history *self,
                          const struct history_observation *o);
-void history_operation(struct history *self,
-                       const struct history_operation *o);
+void history_operation(struct history *self, const struct history_operation *o);
 
 /* Rows written so far. */
 uint64_t history_request_count(struct history *self);

@@ -44,7 +44,11 @@ enum scn_strategy {
 };
 extern const char *const scn_strategy_names[]; /* NULL-terminated */
 
-enum scn_backoff { SCN_BACKOFF_NONE, SCN_BACKOFF_FIXED, SCN_BACKOFF_EXPONENTIAL };
+enum scn_backoff {
+    SCN_BACKOFF_NONE,
+    SCN_BACKOFF_FIXED,
+    SCN_BACKOFF_EXPONENTIAL
+};
 extern const char *const scn_backoff_names[];
 enum scn_jitter {
     SCN_JITTER_NONE,
@@ -56,7 +60,7 @@ extern const char *const scn_jitter_names[];
 
 struct scn_template {
     char read_method[8];
-    char read_path[256];  /* may contain {id} */
+    char read_path[256]; /* may contain {id} */
     char write_method[8];
     char write_path[256]; /* may contain {id} */
     cJSON *write_body;    /* owned; may contain "{version}" placeholders */
@@ -73,7 +77,7 @@ struct scn_retry {
 };
 
 struct scenario {
-    char file[1024];   /* where it came from, for messages */
+    char file[1024]; /* where it came from, for messages */
     char name[SCN_NAME_MAX];
     uint64_t seed;
     int64_t duration_ns;
@@ -90,7 +94,7 @@ struct scenario {
     struct {
         enum scn_observe_mode mode;
         int64_t interval_ns;
-        double jitter;  /* share of the interval, 0..1 */
+        double jitter; /* share of the interval, 0..1 */
         int threads;
         enum scn_presence_via presence_via;
     } observe;
@@ -99,8 +103,8 @@ struct scenario {
 
     struct {
         int enabled;
-        int at_absolute;      /* at_wall_ns is an absolute time */
-        int64_t at_ns;        /* relative to the run's start */
+        int at_absolute; /* at_wall_ns is an absolute time */
+        int64_t at_ns;   /* relative to the run's start */
         int64_t at_wall_ns;
         enum scn_operation operation;
         struct scn_template tmpl;

@@ -46,8 +46,8 @@ struct tracker_stats {
 
 /* Track @n agents; @ids are copied.  Observations go to @history (borrowed,
  * may be NULL in tests). */
-struct tracker *tracker_new(char *const *ids, size_t n,
-                            struct history *history, const char *source);
+struct tracker *tracker_new(char *const *ids, size_t n, struct history *history,
+                            const char *source);
 void tracker_free(struct tracker *self); /* NULL-safe */
 
 /* Record one sample of agent @i; writes 0 to 3 observation rows. */

@@ -40,56 +40,57 @@ extern const char *const sim_actor_kind_names[];
  */
 struct sim_actor_config {
     enum sim_actor_kind kind;
-    char name[SIM_NAME_MAX];       /* identity in truth/audit; default kind */
-    char on[SIM_ON_MAX][SIM_NAME_MAX]; /* triggers, e.g. "routing:INTERACTING" */
+    char name[SIM_NAME_MAX]; /* identity in truth/audit; default kind */
+    char on[SIM_ON_MAX]
+           [SIM_NAME_MAX]; /* triggers, e.g. "routing:INTERACTING" */
     size_t n_on;
-    double p;                      /* probability of acting per trigger */
-    int64_t lag_lo_ns, lag_hi_ns;  /* delay from trigger to write */
-    int64_t at_ns;                 /* one-shot start, from world start */
-    int64_t spread_ns;             /* one-shot spread window */
-    int64_t period_ns;             /* periodic / mean interval */
-    double share;                  /* share of agents touched */
-    int64_t gap_lo_ns, gap_hi_ns;  /* read-to-write gap (integration) */
-    char client_id[SIM_NAME_MAX];  /* OAuth client of the actor */
+    double p;                     /* probability of acting per trigger */
+    int64_t lag_lo_ns, lag_hi_ns; /* delay from trigger to write */
+    int64_t at_ns;                /* one-shot start, from world start */
+    int64_t spread_ns;            /* one-shot spread window */
+    int64_t period_ns;            /* periodic / mean interval */
+    double share;                 /* share of agents touched */
+    int64_t gap_lo_ns, gap_hi_ns; /* read-to-write gap (integration) */
+    char client_id[SIM_NAME_MAX]; /* OAuth client of the actor */
 };
 
 struct sim_world_config {
     /* Agents' own presence/routing process. */
-    double on_queue_share;        /* agents On Queue at start */
-    int64_t mean_idle_ns;         /* IDLE before the next interaction */
-    int64_t mean_handle_ns;       /* INTERACTING duration */
-    int64_t mean_break_every_ns;  /* time On Queue between breaks; 0 = none */
-    int64_t break_len_ns;         /* mean Break length */
-    double not_responding_p;      /* chance an alert goes unanswered */
-    int64_t not_responding_ns;    /* NOT_RESPONDING duration */
-    int64_t mean_away_every_ns;   /* off-queue agents: Available<->Busy/Away */
-    int presence_enabled;         /* 0 = agents never move on their own */
+    double on_queue_share;       /* agents On Queue at start */
+    int64_t mean_idle_ns;        /* IDLE before the next interaction */
+    int64_t mean_handle_ns;      /* INTERACTING duration */
+    int64_t mean_break_every_ns; /* time On Queue between breaks; 0 = none */
+    int64_t break_len_ns;        /* mean Break length */
+    double not_responding_p;     /* chance an alert goes unanswered */
+    int64_t not_responding_ns;   /* NOT_RESPONDING duration */
+    int64_t mean_away_every_ns;  /* off-queue agents: Available<->Busy/Away */
+    int presence_enabled;        /* 0 = agents never move on their own */
 
     struct sim_actor_config actors[SIM_ACTORS_MAX];
     size_t n_actors;
 
     /* Imperfections, all off by default. */
-    int64_t rate_limit_per_min;   /* per token; 0 = unlimited */
+    int64_t rate_limit_per_min; /* per token; 0 = unlimited */
     int64_t read_latency_lo_ns, read_latency_hi_ns;
     int64_t write_latency_lo_ns, write_latency_hi_ns;
-    double fault_5xx;             /* chance a request gets a 503 */
-    double fault_drop;            /* chance a connection drops, no effect */
-    double fault_lost_response;   /* chance a write commits, reply lost */
-    int64_t read_lag_ns;          /* reads may see state up to this old */
+    double fault_5xx;           /* chance a request gets a 503 */
+    double fault_drop;          /* chance a connection drops, no effect */
+    double fault_lost_response; /* chance a write commits, reply lost */
+    int64_t read_lag_ns;        /* reads may see state up to this old */
 };
 
 struct sim_config {
-    uint16_t port;                /* 0 = any free port */
-    int64_t agents;               /* number of simulated agents */
-    int64_t queues;               /* number of queues */
-    int64_t skills;               /* number of routing skills */
+    uint16_t port;  /* 0 = any free port */
+    int64_t agents; /* number of simulated agents */
+    int64_t queues; /* number of queues */
+    int64_t skills; /* number of routing skills */
     uint64_t seed;
     char client_id[SIM_NAME_MAX];
     char client_secret[SIM_NAME_MAX];
     int64_t token_lifetime_ns;
-    int64_t duration_ns;          /* 0 = until stopped */
-    char log_dir[1024];           /* "" = no logs */
-    int threads;                  /* 0 = one thread per connection */
+    int64_t duration_ns; /* 0 = until stopped */
+    char log_dir[1024];  /* "" = no logs */
+    int threads;         /* 0 = one thread per connection */
     struct sim_world_config world;
 };
 

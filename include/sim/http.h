@@ -95,8 +95,7 @@ int sim_req_query_int(struct sim_req *req, const char *key, int64_t def,
                       int64_t min, int64_t max, int64_t *out);
 /* Boolean query parameter ("true"/"false"), @def when absent; -1 and a 400
  * reply on a bad value. */
-int sim_req_query_bool(struct sim_req *req, const char *key, int def,
-                       int *out);
+int sim_req_query_bool(struct sim_req *req, const char *key, int def, int *out);
 /* Request header value or NULL.  Borrowed. */
 const char *sim_req_header(struct sim_req *req, const char *name);
 /* Parse the JSON body; on failure replies 400 and returns NULL.  Caller
@@ -111,7 +110,8 @@ void sim_reply_raw(struct sim_req *req, int status, const char *body,
 /* Answer with a Genesys ErrorBody {message, code, status, contextId,
  * details, errors}. */
 void sim_reply_error(struct sim_req *req, int status, const char *code,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Paging helper for entity listings: reads pageSize (1..@max_size, default
  * @def_size) and pageNumber (>= 1); -1 after a 400 reply. */

@@ -27,13 +27,13 @@ struct sim_log_request {
     int64_t token_seq;     /* which token (never the token itself); 0 none */
     const char *method;
     const char *path;
-    const char *route;     /* template, e.g. "/api/v2/users/{id}" */
-    const char *agent;     /* user id in the path, or "" */
-    int status;            /* 0 when the connection was dropped */
+    const char *route; /* template, e.g. "/api/v2/users/{id}" */
+    const char *agent; /* user id in the path, or "" */
+    int status;        /* 0 when the connection was dropped */
     const char *correlation_id;
-    int64_t version_sent;  /* -1 when none */
+    int64_t version_sent;    /* -1 when none */
     int64_t version_current; /* -1 when not applicable */
-    const char *fault;     /* "" or "5xx", "drop", "lost_response" */
+    const char *fault;       /* "" or "5xx", "drop", "lost_response" */
 };
 
 /* Open truth.csv and server.csv in @dir (created if missing).  *out is

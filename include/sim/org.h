@@ -71,9 +71,8 @@ struct sim_writer {
 enum sim_prop { SIM_PROP_PRESENCE, SIM_PROP_ROUTING };
 
 /* Called after each presence or routing change, outside every lock. */
-typedef void (*sim_transition_fn)(void *ctx, size_t agent,
-                                  enum sim_prop prop, int old_value,
-                                  int new_value, int64_t wall_ns,
+typedef void (*sim_transition_fn)(void *ctx, size_t agent, enum sim_prop prop,
+                                  int old_value, int new_value, int64_t wall_ns,
                                   const struct sim_writer *who);
 
 #define SIM_ID_LEN 37 /* UUID text plus NUL */

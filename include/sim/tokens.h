@@ -19,16 +19,16 @@ struct sim_tokens;
 
 struct sim_token_info {
     char client_id[64];
-    int64_t seq;            /* 1, 2, ... in issue order */
+    int64_t seq; /* 1, 2, ... in issue order */
     int64_t expires_mono_ns;
 };
 
 /* Rate-limit verdict for one request. */
 struct sim_rate {
-    int64_t count;    /* requests in the current window, this one included */
-    int64_t allowed;  /* per-minute budget (a large number when unlimited) */
-    int64_t reset_s;  /* whole seconds until the window resets, >= 1 */
-    int limited;      /* 1: answer 429 with Retry-After = reset_s */
+    int64_t count;   /* requests in the current window, this one included */
+    int64_t allowed; /* per-minute budget (a large number when unlimited) */
+    int64_t reset_s; /* whole seconds until the window resets, >= 1 */
+    int limited;     /* 1: answer 429 with Retry-After = reset_s */
 };
 
 struct sim_tokens *sim_tokens_new(int64_t lifetime_ns, int64_t per_minute);

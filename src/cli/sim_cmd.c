@@ -47,9 +47,20 @@ static const char usage[] =
     "                            connection, needed for injected latency)\n"
     "    -q, --quiet             no status line on stderr\n";
 
-enum { OPT_PORT = 256, OPT_AGENTS, OPT_SEED, OPT_SCENARIO, OPT_CLIENT_ID,
-       OPT_CLIENT_SECRET, OPT_RATE, OPT_LIFETIME, OPT_DURATION, OPT_LOG_DIR,
-       OPT_THREADS, OPT_HELP };
+enum {
+    OPT_PORT = 256,
+    OPT_AGENTS,
+    OPT_SEED,
+    OPT_SCENARIO,
+    OPT_CLIENT_ID,
+    OPT_CLIENT_SECRET,
+    OPT_RATE,
+    OPT_LIFETIME,
+    OPT_DURATION,
+    OPT_LOG_DIR,
+    OPT_THREADS,
+    OPT_HELP
+};
 
 static const struct option options[] = {
     {"port", required_argument, NULL, OPT_PORT},
@@ -109,9 +120,8 @@ static int apply_flags(struct sim_config *cfg, const struct flags *f)
             return bad_arg("seed", f->seed, "expected a whole number >= 0");
         cfg->seed = (uint64_t)v;
     }
-    if (f->client_id &&
-        set_string(cfg->client_id, sizeof(cfg->client_id), "client-id",
-                   f->client_id))
+    if (f->client_id && set_string(cfg->client_id, sizeof(cfg->client_id),
+                                   "client-id", f->client_id))
         return CLI_USAGE;
     if (f->client_secret &&
         set_string(cfg->client_secret, sizeof(cfg->client_secret),
@@ -189,18 +199,42 @@ int cmd_sim(int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "q", options, NULL)) != -1) {
         switch (opt) {
-        case OPT_PORT: f.port = optarg; break;
-        case OPT_AGENTS: f.agents = optarg; break;
-        case OPT_SEED: f.seed = optarg; break;
-        case OPT_SCENARIO: f.scenario = optarg; break;
-        case OPT_CLIENT_ID: f.client_id = optarg; break;
-        case OPT_CLIENT_SECRET: f.client_secret = optarg; break;
-        case OPT_RATE: f.rate = optarg; break;
-        case OPT_LIFETIME: f.lifetime = optarg; break;
-        case OPT_DURATION: f.duration = optarg; break;
-        case OPT_LOG_DIR: f.log_dir = optarg; break;
-        case OPT_THREADS: f.threads = optarg; break;
-        case 'q': f.quiet = 1; break;
+        case OPT_PORT:
+            f.port = optarg;
+            break;
+        case OPT_AGENTS:
+            f.agents = optarg;
+            break;
+        case OPT_SEED:
+            f.seed = optarg;
+            break;
+        case OPT_SCENARIO:
+            f.scenario = optarg;
+            break;
+        case OPT_CLIENT_ID:
+            f.client_id = optarg;
+            break;
+        case OPT_CLIENT_SECRET:
+            f.client_secret = optarg;
+            break;
+        case OPT_RATE:
+            f.rate = optarg;
+            break;
+        case OPT_LIFETIME:
+            f.lifetime = optarg;
+            break;
+        case OPT_DURATION:
+            f.duration = optarg;
+            break;
+        case OPT_LOG_DIR:
+            f.log_dir = optarg;
+            break;
+        case OPT_THREADS:
+            f.threads = optarg;
+            break;
+        case 'q':
+            f.quiet = 1;
+            break;
         case OPT_HELP:
             fputs(usage, stdout);
             return CLI_OK;
@@ -215,8 +249,7 @@ int cmd_sim(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        log_error("unexpected argument '%s' for 'racetrace sim'",
-                  argv[optind]);
+        log_error("unexpected argument '%s' for 'racetrace sim'", argv[optind]);
         fputs(usage, stderr);
         return CLI_USAGE;
     }
@@ -240,8 +273,8 @@ int cmd_sim(int argc, char **argv)
 
     if (sim_start(&sim, &cfg))
         return CLI_FAILED;
-    printf("%s\nclient_id=%s\nclient_secret=%s\n", sim_url(sim),
-           cfg.client_id, cfg.client_secret);
+    printf("%s\nclient_id=%s\nclient_secret=%s\n", sim_url(sim), cfg.client_id,
+           cfg.client_secret);
     fflush(stdout);
     if (!f.quiet)
         log_info("simulated org: %lld agents, seed %llu, logs in '%s'; "

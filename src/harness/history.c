@@ -24,36 +24,69 @@ struct history {
     atomic_int_fast64_t seq;
 };
 
-static const char *const request_cols[] = {
-    "seq",          "thread",         "role",
-    "op_id",        "agent",          "method",
-    "route",        "intended_wall_ns", "send_wall_ns",
-    "recv_wall_ns", "send_mono_ns",   "send_time",
-    "latency_ns",   "latency_intended_ns", "status",
-    "transport_error", "error_code",  "kind",
-    "retry_after_s", "ratelimit_count", "ratelimit_allowed",
-    "ratelimit_reset", "correlation_id", "version_sent",
-    "agents_in_request"};
-static const char *const observation_cols[] = {
-    "agent",        "property",          "old",
-    "new",          "bracket_start_wall_ns", "bracket_end_wall_ns",
-    "bracket_start", "bracket_end",      "server_wall_ns",
-    "server_time",  "source",            "request_seq",
-    "hidden"};
-static const char *const operation_cols[] = {
-    "op_id",          "round",         "strategy",
-    "agent",          "read_version",  "read_versions",
-    "attempts",       "outcome",       "final_version",
-    "wasted_requests", "requests",     "start_wall_ns",
-    "first_read_wall_ns", "last_write_wall_ns", "end_wall_ns",
-    "start_time",     "end_time",      "last_status",
-    "last_correlation_id", "intent"};
+static const char *const request_cols[] = {"seq",
+                                           "thread",
+                                           "role",
+                                           "op_id",
+                                           "agent",
+                                           "method",
+                                           "route",
+                                           "intended_wall_ns",
+                                           "send_wall_ns",
+                                           "recv_wall_ns",
+                                           "send_mono_ns",
+                                           "send_time",
+                                           "latency_ns",
+                                           "latency_intended_ns",
+                                           "status",
+                                           "transport_error",
+                                           "error_code",
+                                           "kind",
+                                           "retry_after_s",
+                                           "ratelimit_count",
+                                           "ratelimit_allowed",
+                                           "ratelimit_reset",
+                                           "correlation_id",
+                                           "version_sent",
+                                           "agents_in_request"};
+static const char *const observation_cols[] = {"agent",
+                                               "property",
+                                               "old",
+                                               "new",
+                                               "bracket_start_wall_ns",
+                                               "bracket_end_wall_ns",
+                                               "bracket_start",
+                                               "bracket_end",
+                                               "server_wall_ns",
+                                               "server_time",
+                                               "source",
+                                               "request_seq",
+                                               "hidden"};
+static const char *const operation_cols[] = {"op_id",
+                                             "round",
+                                             "strategy",
+                                             "agent",
+                                             "read_version",
+                                             "read_versions",
+                                             "attempts",
+                                             "outcome",
+                                             "final_version",
+                                             "wasted_requests",
+                                             "requests",
+                                             "start_wall_ns",
+                                             "first_read_wall_ns",
+                                             "last_write_wall_ns",
+                                             "end_wall_ns",
+                                             "start_time",
+                                             "end_time",
+                                             "last_status",
+                                             "last_correlation_id",
+                                             "intent"};
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
-static enum rt_err open_one(struct csv **out, const char *dir,
-                            const char *name, const char *const *cols,
-                            size_t n)
+static enum rt_err open_one(struct csv **out, const char *dir, const char *name,
+                            const char *const *cols, size_t n)
 {
     char path[4096];
 
@@ -69,8 +102,8 @@ enum rt_err history_open(struct history **out, const char *run_dir)
     struct csv *all[3];
     enum rt_err err;
 
-    if ((err = open_one(&self->requests, run_dir, "requests.csv",
-                        request_cols, NCOLS(request_cols))) ||
+    if ((err = open_one(&self->requests, run_dir, "requests.csv", request_cols,
+                        NCOLS(request_cols))) ||
         (err = open_one(&self->observations, run_dir, "observations.csv",
                         observation_cols, NCOLS(observation_cols))) ||
         (err = open_one(&self->operations, run_dir, "operations.csv",
@@ -182,8 +215,7 @@ void history_observation(struct history *self,
     csv_row_release(&row);
 }
 
-void history_operation(struct history *self,
-                       const struct history_operation *o)
+void history_operation(struct history *self, const struct history_operation *o)
 {
     struct csv_row row;
 

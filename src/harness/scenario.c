@@ -15,14 +15,13 @@
 #include "base/xalloc.h"
 
 const char *const scn_operation_names[] = {
-    "user-patch", "utilization-put", "skills-bulk-patch", "queue-join",
-    "template", NULL};
+    "user-patch", "utilization-put", "skills-bulk-patch",
+    "queue-join", "template",        NULL};
 const char *const scn_strategy_names[] = {"bulk-stale", "read-modify-write",
                                           "retry", "blind", NULL};
-const char *const scn_backoff_names[] = {"none", "fixed", "exponential",
-                                         NULL};
-const char *const scn_jitter_names[] = {"none", "full", "equal",
-                                        "decorrelated", NULL};
+const char *const scn_backoff_names[] = {"none", "fixed", "exponential", NULL};
+const char *const scn_jitter_names[] = {"none", "full", "equal", "decorrelated",
+                                        NULL};
 static const char *const observe_mode_names[] = {"bulk", "agent", NULL};
 static const char *const via_names[] = {"poll", "stream", NULL};
 
@@ -111,9 +110,8 @@ static enum rt_err parse_agents(struct scenario *self, struct jread *jr,
     if (given > 1)
         return jread_fail(jr, "agents",
                           "give one of count, ids or queue, not several");
-    if (queue &&
-        copy_string(jr, "agents.queue", queue, self->agent_queue,
-                    sizeof(self->agent_queue)))
+    if (queue && copy_string(jr, "agents.queue", queue, self->agent_queue,
+                             sizeof(self->agent_queue)))
         return RT_EINVAL;
     if (ids) {
         const cJSON *item;
@@ -149,8 +147,8 @@ static enum rt_err parse_observe(struct scenario *self, struct jread *jr,
                                  const cJSON *node)
 {
     static const char *const keys[] = {"versions", "presence", NULL};
-    static const char *const vkeys[] = {"mode", "interval", "jitter",
-                                        "threads", NULL};
+    static const char *const vkeys[] = {"mode", "interval", "jitter", "threads",
+                                        NULL};
     static const char *const pkeys[] = {"via", NULL};
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, "versions");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(node, "presence");
@@ -160,14 +158,13 @@ static enum rt_err parse_observe(struct scenario *self, struct jread *jr,
     if (jread_object(jr, node, "observe", keys))
         return RT_EINVAL;
     if (v && (jread_object(jr, v, "observe.versions", vkeys) ||
-              jread_enum(jr, v, "observe.versions", "mode",
-                         observe_mode_names, &mode) ||
+              jread_enum(jr, v, "observe.versions", "mode", observe_mode_names,
+                         &mode) ||
               jread_duration(jr, v, "observe.versions", "interval",
                              &self->observe.interval_ns) ||
               jread_number(jr, v, "observe.versions", "jitter", 0.0, 1.0,
                            &self->observe.jitter) ||
-              jread_int(jr, v, "observe.versions", "threads", 1, 64,
-                        &threads)))
+              jread_int(jr, v, "observe.versions", "threads", 1, 64, &threads)))
         return RT_EINVAL;
     if (p && (jread_object(jr, p, "observe.presence", pkeys) ||
               jread_enum(jr, p, "observe.presence", "via", via_names, &via)))
@@ -213,8 +210,7 @@ static enum rt_err parse_http_call(struct jread *jr, const cJSON *node,
 static enum rt_err parse_template(struct scenario *self, struct jread *jr,
                                   const cJSON *node)
 {
-    static const char *const keys[] = {"read", "write", "version_field",
-                                       NULL};
+    static const char *const keys[] = {"read", "write", "version_field", NULL};
     struct scn_template *t = &self->replay.tmpl;
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(node, "read");
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(node, "write");
@@ -252,9 +248,9 @@ static enum rt_err parse_template(struct scenario *self, struct jread *jr,
 static enum rt_err parse_retry(struct scenario *self, struct jread *jr,
                                const cJSON *node)
 {
-    static const char *const keys[] = {"max_attempts", "backoff", "base",
-                                       "cap", "jitter", "give_up_after",
-                                       NULL};
+    static const char *const keys[] = {
+        "max_attempts", "backoff",       "base", "cap",
+        "jitter",       "give_up_after", NULL};
     struct scn_retry *r = &self->replay.retry;
     int64_t attempts = r->max_attempts;
     int backoff = (int)r->backoff, jitter = (int)r->jitter;
@@ -294,8 +290,7 @@ static enum rt_err parse_strategies(struct scenario *self, struct jread *jr,
                           "give strategy or strategies, not both");
     if (one) {
         s = 0;
-        if (jread_enum(jr, node, "replay", "strategy", scn_strategy_names,
-                       &s))
+        if (jread_enum(jr, node, "replay", "strategy", scn_strategy_names, &s))
             return RT_EINVAL;
         self->replay.strategies[0] = (enum scn_strategy)s;
         self->replay.n_strategies = 1;
@@ -332,9 +327,9 @@ static enum rt_err parse_strategies(struct scenario *self, struct jread *jr,
 static enum rt_err parse_replay(struct scenario *self, struct jread *jr,
                                 const cJSON *node)
 {
-    static const char *const keys[] = {"at",      "operation", "strategy",
-                                       "strategies", "retry",  "workers",
-                                       "pace",    "repeat",    NULL};
+    static const char *const keys[] = {"at",         "operation", "strategy",
+                                       "strategies", "retry",     "workers",
+                                       "pace",       "repeat",    NULL};
     static const char *const repeat_keys[] = {"every", "times", NULL};
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(node, "at");
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(node, "operation");
@@ -348,8 +343,7 @@ static enum rt_err parse_replay(struct scenario *self, struct jread *jr,
         int64_t v;
         if (cJSON_IsString(at) && !units_parse_duration(at->valuestring, &v)) {
             self->replay.at_ns = v;
-        } else if (cJSON_IsString(at) &&
-                   !iso8601_parse(at->valuestring, &v)) {
+        } else if (cJSON_IsString(at) && !iso8601_parse(at->valuestring, &v)) {
             self->replay.at_absolute = 1;
             self->replay.at_wall_ns = v;
         } else {
@@ -399,9 +393,8 @@ static enum rt_err parse_replay(struct scenario *self, struct jread *jr,
 static enum rt_err parse_thresholds(struct scenario *self, struct jread *jr,
                                     const cJSON *node)
 {
-    static const char *const keys[] = {"conflict_rate_max",
-                                       "throttled_rate_max",
-                                       "gave_up_rate_max", NULL};
+    static const char *const keys[] = {
+        "conflict_rate_max", "throttled_rate_max", "gave_up_rate_max", NULL};
 
     return jread_object(jr, node, "thresholds", keys) ||
                    jread_number(jr, node, "thresholds", "conflict_rate_max",
@@ -410,8 +403,8 @@ static enum rt_err parse_thresholds(struct scenario *self, struct jread *jr,
                    jread_number(jr, node, "thresholds", "throttled_rate_max",
                                 0.0, 1.0,
                                 &self->thresholds.throttled_rate_max) ||
-                   jread_number(jr, node, "thresholds", "gave_up_rate_max",
-                                0.0, 1.0, &self->thresholds.gave_up_rate_max)
+                   jread_number(jr, node, "thresholds", "gave_up_rate_max", 0.0,
+                                1.0, &self->thresholds.gave_up_rate_max)
                ? RT_EINVAL
                : RT_OK;
 }
@@ -422,9 +415,9 @@ static enum rt_err cross_check(struct scenario *self, struct jread *jr)
     char a[32], b[32];
 
     if (self->replay.enabled && !self->replay.at_absolute) {
-        int64_t last = self->replay.at_ns + (int64_t)(self->replay.repeat_times -
-                                                      1) *
-                                                self->replay.repeat_every_ns;
+        int64_t last =
+            self->replay.at_ns + (int64_t)(self->replay.repeat_times - 1) *
+                                     self->replay.repeat_every_ns;
         if (self->replay.at_ns >= self->duration_ns)
             return jread_fail(
                 jr, "replay.at", "%s is not before the end of the run (%s)",
@@ -450,8 +443,8 @@ enum rt_err scenario_from_json(struct scenario *self, struct jread *jr,
                                const cJSON *root)
 {
     static const char *const keys[] = {
-        "name",   "seed",   "duration", "target",     "agents", "world",
-        "observe", "budget", "replay",  "thresholds", "report", NULL};
+        "name",    "seed",   "duration", "target",     "agents", "world",
+        "observe", "budget", "replay",   "thresholds", "report", NULL};
     static const char *const budget_keys[] = {"per_minute", NULL};
     static const char *const report_keys[] = {"window", NULL};
     const char *name = NULL, *target = NULL;
@@ -474,8 +467,8 @@ enum rt_err scenario_from_json(struct scenario *self, struct jread *jr,
         jread_fail(jr, "duration", "must be at least 1s");
         goto fail;
     }
-    if (target && copy_string(jr, "target", target, self->target,
-                              sizeof(self->target)))
+    if (target &&
+        copy_string(jr, "target", target, self->target, sizeof(self->target)))
         goto fail;
     if ((m = cJSON_GetObjectItemCaseSensitive(root, "agents"))) {
         if (!cJSON_IsObject(m)) {
@@ -544,8 +537,8 @@ static void add_duration(cJSON *o, const char *key, int64_t ns)
 {
     char text[32];
 
-    cJSON_AddStringToObject(o, key, units_format_duration(ns, text,
-                                                          sizeof(text)));
+    cJSON_AddStringToObject(o, key,
+                            units_format_duration(ns, text, sizeof(text)));
 }
 
 static cJSON *world_json(const struct sim_config *c)
@@ -697,9 +690,9 @@ cJSON *scenario_resolved_json(const struct scenario *self)
         }
         v = cJSON_AddArrayToObject(m, "strategies");
         for (size_t i = 0; i < self->replay.n_strategies; i++)
-            cJSON_AddItemToArray(v, cJSON_CreateString(
-                                        scn_strategy_names
-                                            [self->replay.strategies[i]]));
+            cJSON_AddItemToArray(
+                v, cJSON_CreateString(
+                       scn_strategy_names[self->replay.strategies[i]]));
         v = cJSON_AddObjectToObject(m, "retry");
         cJSON_AddNumberToObject(v, "max_attempts", r->max_attempts);
         cJSON_AddStringToObject(v, "backoff", scn_backoff_names[r->backoff]);

@@ -37,8 +37,8 @@ struct tracker {
         routing_changes;
 };
 
-struct tracker *tracker_new(char *const *ids, size_t n,
-                            struct history *history, const char *source)
+struct tracker *tracker_new(char *const *ids, size_t n, struct history *history,
+                            const char *source)
 {
     struct tracker *self = xcalloc(1, sizeof(*self));
 
@@ -87,9 +87,8 @@ static void observe(struct tracker *self, const struct agent_state *a,
 }
 
 static void track_prop(struct tracker *self, const struct agent_state *a,
-                       struct prop *p, const char *property,
-                       const char *value, int64_t server_ns,
-                       const struct tracker_sample *s,
+                       struct prop *p, const char *property, const char *value,
+                       int64_t server_ns, const struct tracker_sample *s,
                        atomic_int_fast64_t *counter)
 {
     if (!value)

@@ -91,8 +91,7 @@ static enum rt_err parse_on(struct jread *jr, const cJSON *actor,
     {
         jread_path_index(item_path, sizeof(item_path), sub, i);
         if (i >= SIM_ON_MAX)
-            return jread_fail(jr, item_path, "at most %d triggers",
-                              SIM_ON_MAX);
+            return jread_fail(jr, item_path, "at most %d triggers", SIM_ON_MAX);
         if (!cJSON_IsString(item) || !trigger_valid(item->valuestring) ||
             strlen(item->valuestring) >= SIM_NAME_MAX)
             return jread_fail(jr, item_path,
@@ -118,9 +117,10 @@ static enum rt_err parse_actor(struct jread *jr, const cJSON *node,
         return RT_EINVAL;
     if (kind < 0) {
         jread_path(sub, sizeof(sub), path, "kind");
-        return jread_fail(jr, sub, "missing; one of routing-engine, "
-                                   "presence-sync, wfm-publish, idp-sync, "
-                                   "station, admin, integration");
+        return jread_fail(jr, sub,
+                          "missing; one of routing-engine, "
+                          "presence-sync, wfm-publish, idp-sync, "
+                          "station, admin, integration");
     }
     memset(a, 0, sizeof(*a));
     a->kind = (enum sim_actor_kind)kind;
@@ -135,8 +135,8 @@ static enum rt_err parse_actor(struct jread *jr, const cJSON *node,
     a->at_ns = -1;
     snprintf(a->name, sizeof(a->name), "%s", sim_actor_kind_names[kind]);
     if (a->kind == SIM_ACTOR_INTEGRATION)
-        snprintf(a->client_id, sizeof(a->client_id),
-                 "integration-client-%s", "1");
+        snprintf(a->client_id, sizeof(a->client_id), "integration-client-%s",
+                 "1");
     if (jread_object(jr, node, path, actor_keys[kind]) ||
         jread_string(jr, node, path, "name", &name) ||
         jread_number(jr, node, path, "p", 0.0, 1.0, &a->p) ||
@@ -170,8 +170,9 @@ static enum rt_err parse_actor(struct jread *jr, const cJSON *node,
         return RT_EINVAL;
     if (a->kind == SIM_ACTOR_WFM_PUBLISH && a->at_ns < 0) {
         jread_path(sub, sizeof(sub), path, "at");
-        return jread_fail(jr, sub, "missing; when the publish happens, "
-                                   "e.g. \"30s\" after the start");
+        return jread_fail(jr, sub,
+                          "missing; when the publish happens, "
+                          "e.g. \"30s\" after the start");
     }
     if (a->period_ns <= 0) {
         jread_path(sub, sizeof(sub), path, "every");
@@ -181,13 +182,13 @@ static enum rt_err parse_actor(struct jread *jr, const cJSON *node,
 }
 
 static enum rt_err parse_presence(struct jread *jr, const cJSON *node,
-                                  const char *path,
-                                  struct sim_world_config *w)
+                                  const char *path, struct sim_world_config *w)
 {
-    static const char *const keys[] = {
-        "enabled",      "on_queue_share", "mean_idle",
-        "mean_handle",  "break_every",    "break_length",
-        "not_responding", "not_responding_for", "away_every", NULL};
+    static const char *const keys[] = {"enabled",        "on_queue_share",
+                                       "mean_idle",      "mean_handle",
+                                       "break_every",    "break_length",
+                                       "not_responding", "not_responding_for",
+                                       "away_every",     NULL};
 
     if (jread_object(jr, node, path, keys) ||
         jread_bool(jr, node, path, "enabled", &w->presence_enabled) ||
@@ -217,8 +218,8 @@ static enum rt_err parse_world(struct jread *jr, const cJSON *node,
                                struct sim_config *cfg)
 {
     static const char *const keys[] = {
-        "presence", "actors",  "rate_limit",     "latency", "faults",
-        "read_lag", "queues",  "skills",         "token_lifetime", NULL};
+        "presence", "actors", "rate_limit", "latency",        "faults",
+        "read_lag", "queues", "skills",     "token_lifetime", NULL};
     static const char *const rl_keys[] = {"per_minute", NULL};
     static const char *const lat_keys[] = {"read", "write", NULL};
     static const char *const fault_keys[] = {"http_5xx", "drop",
@@ -235,8 +236,7 @@ static enum rt_err parse_world(struct jread *jr, const cJSON *node,
                        &cfg->token_lifetime_ns))
         return RT_EINVAL;
     if (cfg->token_lifetime_ns <= 0)
-        return jread_fail(jr, "world.token_lifetime",
-                          "must be greater than 0");
+        return jread_fail(jr, "world.token_lifetime", "must be greater than 0");
     if ((m = cJSON_GetObjectItemCaseSensitive(node, "presence")) &&
         parse_presence(jr, m, "world.presence", w))
         return RT_EINVAL;
@@ -248,8 +248,7 @@ static enum rt_err parse_world(struct jread *jr, const cJSON *node,
     if ((m = cJSON_GetObjectItemCaseSensitive(node, "latency")) &&
         (jread_object(jr, m, "world.latency", lat_keys) ||
          jread_duration_range(jr, m, "world.latency", "read",
-                              &w->read_latency_lo_ns,
-                              &w->read_latency_hi_ns) ||
+                              &w->read_latency_lo_ns, &w->read_latency_hi_ns) ||
          jread_duration_range(jr, m, "world.latency", "write",
                               &w->write_latency_lo_ns,
                               &w->write_latency_hi_ns)))
@@ -273,8 +272,7 @@ static enum rt_err parse_world(struct jread *jr, const cJSON *node,
         {
             jread_path_index(sub, sizeof(sub), "world.actors", i);
             if (i >= SIM_ACTORS_MAX)
-                return jread_fail(jr, sub, "at most %d actors",
-                                  SIM_ACTORS_MAX);
+                return jread_fail(jr, sub, "at most %d actors", SIM_ACTORS_MAX);
             if (parse_actor(jr, item, sub, &w->actors[i]))
                 return RT_EINVAL;
             i++;

@@ -85,7 +85,8 @@ static int route_match(const char *pattern, const char *path, char *scratch,
         if (*p == '{') {
             const char *seg_end = strchr(s, '/');
             size_t len = seg_end ? (size_t)(seg_end - s) : strlen(s);
-            if (len == 0 || np >= SIM_PATH_PARAMS || used + len + 1 > scratch_len)
+            if (len == 0 || np >= SIM_PATH_PARAMS ||
+                used + len + 1 > scratch_len)
                 return 0;
             memcpy(scratch + used, s, len);
             scratch[used + len] = '\0';
@@ -145,8 +146,7 @@ size_t sim_req_query_list(struct sim_req *req, const char *key, char ***out)
     const char *s;
 
     buf_init(&w.joined, 256 * 1024);
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_iter,
-                              &w);
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_iter, &w);
     s = buf_str(&w.joined);
     if (*s) {
         n = 1;
@@ -200,8 +200,7 @@ int sim_req_query_int(struct sim_req *req, const char *key, int64_t def,
     return 0;
 }
 
-int sim_req_query_bool(struct sim_req *req, const char *key, int def,
-                       int *out)
+int sim_req_query_bool(struct sim_req *req, const char *key, int def, int *out)
 {
     const char *v = sim_req_query(req, key);
 
@@ -311,8 +310,8 @@ int sim_req_paging(struct sim_req *req, int64_t def_size, int64_t max_size,
     return 0;
 }
 
-static void add_uri(cJSON *o, const char *name, const char *path,
-                    int64_t size, int64_t number)
+static void add_uri(cJSON *o, const char *name, const char *path, int64_t size,
+                    int64_t number)
 {
     char uri[512];
 
@@ -428,15 +427,15 @@ static enum MHD_Result dispatch(struct sim_http *self,
     for (size_t i = 0; i < self->n_routes; i++) {
         if (strcmp(self->routes[i].method, method))
             continue;
-        if (route_match(self->routes[i].pattern, url, scratch,
-                        sizeof(scratch), req.params)) {
+        if (route_match(self->routes[i].pattern, url, scratch, sizeof(scratch),
+                        req.params)) {
             req.route = &self->routes[i];
             break;
         }
     }
     if (!req.route) {
-        sim_reply_error(&req, 404, "not.found",
-                        "HTTP %s %s not found.", method, url);
+        sim_reply_error(&req, 404, "not.found", "HTTP %s %s not found.", method,
+                        url);
         goto respond;
     }
     if (ctx->too_large) {
@@ -506,8 +505,8 @@ respond:
          * never resent, so the client sees the failure and cannot tell
          * whether the request took effect, as with a real lost response.
          */
-        resp = MHD_create_response_from_callback(4096, 4096, cut_reader,
-                                                 NULL, NULL);
+        resp = MHD_create_response_from_callback(4096, 4096, cut_reader, NULL,
+                                                 NULL);
         MHD_add_response_header(resp, "ININ-Correlation-Id",
                                 req.correlation_id);
         ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
@@ -556,8 +555,7 @@ respond:
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
 {
     struct sim_http *self = cls;
@@ -582,8 +580,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return dispatch(self, conn, url, method, ctx);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-                         void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     struct conn_ctx *ctx = *con_cls;
 

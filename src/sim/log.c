@@ -25,17 +25,16 @@ struct sim_log {
 };
 
 static const char *const truth_cols[] = {
-    "time_wall_ns", "time", "agent", "property", "old", "new", "cause",
-    "correlation_id"};
+    "time_wall_ns", "time", "agent", "property",
+    "old",          "new",  "cause", "correlation_id"};
 static const char *const server_cols[] = {
-    "recv_wall_ns",   "time",    "client_id",     "token_seq",
-    "method",         "path",    "route",         "agent",
-    "status",         "latency_ns", "correlation_id", "version_sent",
+    "recv_wall_ns",    "time",       "client_id",      "token_seq",
+    "method",          "path",       "route",          "agent",
+    "status",          "latency_ns", "correlation_id", "version_sent",
     "version_current", "fault"};
 
-static enum rt_err open_one(struct csv **out, const char *dir,
-                            const char *name, const char *const *cols,
-                            size_t ncols)
+static enum rt_err open_one(struct csv **out, const char *dir, const char *name,
+                            const char *const *cols, size_t ncols)
 {
     char path[4096];
 
@@ -55,8 +54,7 @@ enum rt_err sim_log_open(struct sim_log **out, const char *dir)
     if (!dir || !*dir)
         return RT_OK;
     if (mkdir(dir, 0755) && errno != EEXIST)
-        return rt_fail(RT_EIO, "cannot create '%s': %s", dir,
-                       strerror(errno));
+        return rt_fail(RT_EIO, "cannot create '%s': %s", dir, strerror(errno));
     self = xcalloc(1, sizeof(*self));
     if ((err = open_one(&self->truth, dir, "truth.csv", truth_cols,
                         sizeof(truth_cols) / sizeof(truth_cols[0]))))

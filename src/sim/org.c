@@ -367,8 +367,7 @@ cJSON *org_queue_json(const struct sim_org *self, size_t q)
     cJSON *o = cJSON_CreateObject();
     char uri[128];
 
-    snprintf(uri, sizeof(uri), "/api/v2/routing/queues/%s",
-             self->queues[q].id);
+    snprintf(uri, sizeof(uri), "/api/v2/routing/queues/%s", self->queues[q].id);
     cJSON_AddStringToObject(o, "id", self->queues[q].id);
     cJSON_AddStringToObject(o, "name", self->queues[q].name);
     cJSON_AddItemToObject(o, "division", division_json());
@@ -394,8 +393,7 @@ cJSON *org_skill_json(const struct sim_org *self, size_t s)
     cJSON *o = cJSON_CreateObject();
     char uri[128];
 
-    snprintf(uri, sizeof(uri), "/api/v2/routing/skills/%s",
-             self->skills[s].id);
+    snprintf(uri, sizeof(uri), "/api/v2/routing/skills/%s", self->skills[s].id);
     cJSON_AddStringToObject(o, "id", self->skills[s].id);
     cJSON_AddStringToObject(o, "name", self->skills[s].name);
     cJSON_AddStringToObject(o, "state", "active");
@@ -461,8 +459,8 @@ static const struct snapshot *lagged_snapshot(struct sim_org *self,
     if (self->read_lag_ns <= 0 || a->snap_len <= 1)
         return NULL;
     if (!lag_rng_ready) {
-        rng_seed(&lag_rng, self->seed, 0x1a9000 + atomic_fetch_add(
-                                                      &lag_rng_streams, 1));
+        rng_seed(&lag_rng, self->seed,
+                 0x1a9000 + atomic_fetch_add(&lag_rng_streams, 1));
         lag_rng_ready = 1;
     }
     lag = rng_range(&lag_rng, 0, self->read_lag_ns);
@@ -614,8 +612,8 @@ void org_set_presence(struct sim_org *self, size_t i, enum sim_presence p,
     }
     pthread_mutex_unlock(&a->lock);
     if (old != p && self->hook)
-        self->hook(self->hook_ctx, i, SIM_PROP_PRESENCE, (int)old, (int)p,
-                   now, who);
+        self->hook(self->hook_ctx, i, SIM_PROP_PRESENCE, (int)old, (int)p, now,
+                   who);
 }
 
 void org_set_routing(struct sim_org *self, size_t i, enum sim_routing r,
@@ -702,10 +700,9 @@ cJSON *org_utilization_json(struct sim_org *self, size_t i)
     pthread_mutex_lock(&a->lock);
     for (size_t m = 0; m < sizeof(media_types) / sizeof(media_types[0]); m++) {
         const cJSON *custom =
-            a->utilization
-                ? cJSON_GetObjectItemCaseSensitive(a->utilization,
-                                                   media_types[m])
-                : NULL;
+            a->utilization ? cJSON_GetObjectItemCaseSensitive(a->utilization,
+                                                              media_types[m])
+                           : NULL;
         cJSON_AddItemToObject(util, media_types[m],
                               custom ? cJSON_Duplicate(custom, 1)
                                      : media_default(m));

@@ -69,7 +69,8 @@ void route_oauth_token(struct sim_req *req)
         oauth_error(req, 400, "invalid_client", "client not found");
         goto out;
     }
-    if (!client_known(req->cfg, user) || strcmp(pass, req->cfg->client_secret)) {
+    if (!client_known(req->cfg, user) ||
+        strcmp(pass, req->cfg->client_secret)) {
         oauth_error(req, 400, "invalid_client", "authentication failed");
         goto out;
     }

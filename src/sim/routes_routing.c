@@ -10,8 +10,8 @@
 #include "base/xalloc.h"
 #include "sim/routes.h"
 
-static const char *const media_types[] = {"call", "callback", "chat", "email",
-                                          "message", NULL};
+static const char *const media_types[] = {"call",  "callback", "chat",
+                                          "email", "message",  NULL};
 
 void route_utilization_get(struct sim_req *req)
 {
@@ -72,8 +72,8 @@ void route_utilization_put(struct sim_req *req)
         /* Normalise to the full MediaUtilization shape. */
         {
             cJSON *c = cJSON_CreateObject();
-            const cJSON *intr = cJSON_GetObjectItemCaseSensitive(
-                m, "interruptableMediaTypes");
+            const cJSON *intr =
+                cJSON_GetObjectItemCaseSensitive(m, "interruptableMediaTypes");
             const cJSON *nonacd =
                 cJSON_GetObjectItemCaseSensitive(m, "includeNonAcd");
             cJSON_AddNumberToObject(
@@ -121,7 +121,8 @@ void route_skills_list(struct sim_req *req)
     entities = cJSON_CreateArray();
     for (size_t s = 0; s < org_skill_count(req->org); s++) {
         cJSON *o = org_skill_json(req->org, s);
-        const char *sid = cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring;
+        const char *sid =
+            cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring;
         const char *sname =
             cJSON_GetObjectItemCaseSensitive(o, "name")->valuestring;
         int keep = !n_ids;
@@ -208,8 +209,8 @@ static void skills_bulk(struct sim_req *req, int replace)
     {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "proficiency");
-        long s = cJSON_IsString(id) ? org_find_skill(req->org, id->valuestring)
-                                    : -1;
+        long s =
+            cJSON_IsString(id) ? org_find_skill(req->org, id->valuestring) : -1;
         if (s < 0) {
             sim_reply_error(req, 400, "bad.request",
                             "Invalid skill id in entry %zu.", n);
@@ -226,8 +227,7 @@ static void skills_bulk(struct sim_req *req, int replace)
         prof[n] = p->valuedouble;
         n++;
     }
-    org_set_skills(req->org, (size_t)i, skills, prof, n, replace,
-                   &req->writer);
+    org_set_skills(req->org, (size_t)i, skills, prof, n, replace, &req->writer);
     reply_paged(req, org_user_skills_json(req->org, (size_t)i), 100, 500, 0);
 out:
     free(skills);
@@ -260,7 +260,8 @@ void route_queues_list(struct sim_req *req)
     entities = cJSON_CreateArray();
     for (size_t q = 0; q < org_queue_count(req->org); q++) {
         cJSON *o = org_queue_json(req->org, q);
-        const char *qid = cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring;
+        const char *qid =
+            cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring;
         const char *qname =
             cJSON_GetObjectItemCaseSensitive(o, "name")->valuestring;
         int keep = !n_ids;
@@ -398,10 +399,10 @@ void route_queue_members_post(struct sim_req *req)
     cJSON_ArrayForEach(item, body)
     {
         long i = org_find_agent(
-            req->org, cJSON_GetObjectItemCaseSensitive(item, "id")->valuestring);
+            req->org,
+            cJSON_GetObjectItemCaseSensitive(item, "id")->valuestring);
         if (i >= 0)
-            org_set_member(req->org, (size_t)i, (size_t)q, !del,
-                           &req->writer);
+            org_set_member(req->org, (size_t)i, (size_t)q, !del, &req->writer);
     }
     cJSON_Delete(body);
     sim_reply_json(req, 200, NULL);
@@ -420,13 +421,13 @@ void route_queue_members_patch(struct sim_req *req)
     cJSON_ArrayForEach(item, body)
     {
         long i = org_find_agent(
-            req->org, cJSON_GetObjectItemCaseSensitive(item, "id")->valuestring);
-        int joined = cJSON_IsTrue(
-            cJSON_GetObjectItemCaseSensitive(item, "joined"));
+            req->org,
+            cJSON_GetObjectItemCaseSensitive(item, "id")->valuestring);
+        int joined =
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "joined"));
         /* Pairs where the user is not a member are silently ignored. */
-        if (i >= 0 &&
-            org_set_joined(req->org, (size_t)i, (size_t)q, joined,
-                           &req->writer)) {
+        if (i >= 0 && org_set_joined(req->org, (size_t)i, (size_t)q, joined,
+                                     &req->writer)) {
             cJSON_AddItemToArray(
                 entities, member_json(req, (size_t)i, (size_t)q, joined, 0));
             n++;
@@ -476,9 +477,10 @@ void route_user_queues_patch(struct sim_req *req)
     cJSON_ArrayForEach(item, body)
     {
         long q = org_find_queue(
-            req->org, cJSON_GetObjectItemCaseSensitive(item, "id")->valuestring);
-        int joined = cJSON_IsTrue(
-            cJSON_GetObjectItemCaseSensitive(item, "joined"));
+            req->org,
+            cJSON_GetObjectItemCaseSensitive(item, "id")->valuestring);
+        int joined =
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "joined"));
         if (q >= 0 && org_set_joined(req->org, (size_t)i, (size_t)q, joined,
                                      &req->writer)) {
             cJSON_AddItemToArray(entities,

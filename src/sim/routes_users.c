@@ -17,7 +17,7 @@
 #include "sim/routes.h"
 
 #define CONFLICT_MESSAGE                                                       \
-    "The version number of the modified resource must match the version "     \
+    "The version number of the modified resource must match the version "      \
     "number in the database."
 
 long route_agent(struct sim_req *req)
@@ -226,8 +226,8 @@ static cJSON *validated_fields(struct sim_req *req, const cJSON *body)
 
     cJSON_ArrayForEach(f, body)
     {
-        for (size_t k = 0; k < sizeof(update_user_fields) /
-                                   sizeof(update_user_fields[0]);
+        for (size_t k = 0;
+             k < sizeof(update_user_fields) / sizeof(update_user_fields[0]);
              k++) {
             if (strcmp(f->string, update_user_fields[k].name))
                 continue;
@@ -238,8 +238,7 @@ static cJSON *validated_fields(struct sim_req *req, const cJSON *body)
                 return NULL;
             }
             if (!state || !strcmp(f->string, "state"))
-                cJSON_AddItemToObject(fields, f->string,
-                                      cJSON_Duplicate(f, 1));
+                cJSON_AddItemToObject(fields, f->string, cJSON_Duplicate(f, 1));
         }
     }
     if (cJSON_IsString(state) && strcmp(state->valuestring, "active") &&
@@ -352,8 +351,7 @@ void route_routingstatus_put(struct sim_req *req)
                         "OFF_QUEUE, IDLE, INTERACTING, NOT_RESPONDING, "
                         "COMMUNICATING.");
     } else {
-        org_set_routing(req->org, (size_t)i, (enum sim_routing)r,
-                        &req->writer);
+        org_set_routing(req->org, (size_t)i, (enum sim_routing)r, &req->writer);
         sim_reply_json(req, 200, org_routing_json(req->org, (size_t)i));
     }
     cJSON_Delete(body);
@@ -448,9 +446,8 @@ void route_presencedefinitions_list(struct sim_req *req)
     for (int64_t k = (number - 1) * size;
          k < SIM_PRESENCE_COUNT && k < number * size; k++)
         cJSON_AddItemToArray(entities, presence_definition_json((int)k));
-    sim_reply_json(req, 200,
-                   sim_listing(req, entities, size, number,
-                               SIM_PRESENCE_COUNT));
+    sim_reply_json(
+        req, 200, sim_listing(req, entities, size, number, SIM_PRESENCE_COUNT));
 }
 
 void route_presencedefinition_get(struct sim_req *req)

@@ -120,7 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             buf_putc(&method, *p);
     buf_puts(&url, sim_url(sim));
     expand_path(sp + 1, line_len - (size_t)(sp + 1 - text), &url);
-    if (!method.len || url.len > 4000 || buf_str(&url)[strlen(sim_url(sim))] != '/')
+    if (!method.len || url.len > 4000 ||
+        buf_str(&url)[strlen(sim_url(sim))] != '/')
         goto out;
     headers = curl_slist_append(headers, auth_header);
     headers = curl_slist_append(headers, "Content-Type: application/json");

@@ -54,8 +54,8 @@ static void stop(struct client *c)
 }
 
 /* One request; returns http_client_perform's result. */
-static enum rt_err call(struct client *c, const char *method,
-                        const char *path, const char *body, int auth)
+static enum rt_err call(struct client *c, const char *method, const char *path,
+                        const char *body, int auth)
 {
     struct http_request req;
     char url[512];
@@ -139,13 +139,11 @@ static void errors_are_error_bodies_with_headers(void **state)
         call(&c, "PATCH", path, "{\"version\":1,\"acdAutoAnswer\":\"yes\"}", 1),
         RT_OK);
     assert_error_body(&c, 400, "bad.request");
-    assert_int_equal(call(&c, "PATCH", path, "{\"version\":1,\"title\":\"T\"}",
-                          1),
-                     RT_OK);
+    assert_int_equal(
+        call(&c, "PATCH", path, "{\"version\":1,\"title\":\"T\"}", 1), RT_OK);
     assert_int_equal(c.resp.status, 200);
-    assert_int_equal(call(&c, "PATCH", path, "{\"version\":1,\"title\":\"U\"}",
-                          1),
-                     RT_OK);
+    assert_int_equal(
+        call(&c, "PATCH", path, "{\"version\":1,\"title\":\"U\"}", 1), RT_OK);
     assert_error_body(&c, 409, "general.conflict");
     {
         cJSON *o = body_json(&c);
@@ -199,8 +197,10 @@ static void rate_limit_answers_429_with_retry_after(void **state)
             o = body_json(&c);
             {
                 char want[96];
-                snprintf(want, sizeof(want), "Retry the request in [%lld] "
-                         "seconds", (long long)c.resp.retry_after_s);
+                snprintf(want, sizeof(want),
+                         "Retry the request in [%lld] "
+                         "seconds",
+                         (long long)c.resp.retry_after_s);
                 assert_non_null(strstr(str(o, "message"), want));
             }
             cJSON_Delete(o);
@@ -253,9 +253,9 @@ static void lost_response_commits_the_write(void **state)
     /* Reads are never affected. */
     assert_int_equal(call(&c, "GET", path, NULL, 1), RT_OK);
     assert_int_equal(c.resp.status, 200);
-    assert_int_equal(call(&c, "PATCH", path, "{\"version\":1,\"title\":\"X\"}",
-                          1),
-                     RT_EHTTP);
+    assert_int_equal(
+        call(&c, "PATCH", path, "{\"version\":1,\"title\":\"X\"}", 1),
+        RT_EHTTP);
     assert_int_equal(c.resp.result, HTTP_RESULT_TRANSPORT);
     assert_true(c.resp.request_sent);
     /* The client cannot know, but the write landed. */

@@ -82,8 +82,7 @@ static void version_patch_increments_by_one_and_rejects_stale(void **state)
     cJSON *user;
 
     (void)state;
-    assert_int_equal(org_user_patch(org, 1, 1, fields, &client, &after),
-                     RT_OK);
+    assert_int_equal(org_user_patch(org, 1, 1, fields, &client, &after), RT_OK);
     assert_int_equal(after, 2);
     assert_int_equal(org_user_patch(org, 1, 1, fields, &client, &after),
                      RT_ECONFLICT);
@@ -95,8 +94,7 @@ static void version_patch_increments_by_one_and_rejects_stale(void **state)
     assert_string_equal(
         cJSON_GetObjectItemCaseSensitive(user, "title")->valuestring, "Lead");
     assert_int_equal(
-        (int)cJSON_GetObjectItemCaseSensitive(user, "version")->valuedouble,
-        2);
+        (int)cJSON_GetObjectItemCaseSensitive(user, "version")->valuedouble, 2);
     /* The other agent is untouched. */
     assert_int_equal(org_user_version(org, 0), 1);
     cJSON_Delete(user);
@@ -133,12 +131,12 @@ static void presence_and_routing_changes_leave_version_alone(void **state)
     assert_int_equal(org_routing(org, 0), SIM_ROUTING_OFF_QUEUE);
     assert_int_equal(org_user_version(org, 0), 1);
     p = org_presence_json(org, 0);
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(
-                            cJSON_GetObjectItemCaseSensitive(
-                                p, "presenceDefinition"),
-                            "systemPresence")
-                            ->valuestring,
-                        "Break");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(p, "presenceDefinition"),
+            "systemPresence")
+            ->valuestring,
+        "Break");
     assert_string_equal(
         cJSON_GetObjectItemCaseSensitive(p, "message")->valuestring, "lunch");
     cJSON_Delete(p);
@@ -232,12 +230,11 @@ static void read_lag_can_return_an_older_version(void **state)
     int stale = 0;
 
     (void)state;
-    assert_int_equal(org_user_patch(org, 0, 1, fields, &client, &after),
-                     RT_OK);
+    assert_int_equal(org_user_patch(org, 0, 1, fields, &client, &after), RT_OK);
     for (int k = 0; k < 20; k++) {
         cJSON *u = org_user_json(org, 0, 0);
-        int v = (int)cJSON_GetObjectItemCaseSensitive(u, "version")
-                    ->valuedouble;
+        int v =
+            (int)cJSON_GetObjectItemCaseSensitive(u, "version")->valuedouble;
         stale += v == 1;
         cJSON_Delete(u);
     }
