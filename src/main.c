@@ -14,6 +14,7 @@
 static const char usage[] =
     "usage: racetrace <command> [<args>]\n"
     "\n"
+    "    run        record a scenario against the simulator or an org\n"
     "    sim        serve a simulated Genesys Cloud org on 127.0.0.1\n"
     "    check      validate a scenario and print it resolved\n"
     "    version    print the version\n"
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "sim")) {
         rc = cmd_sim(argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "run")) {
+        rc = cmd_run(argc - 1, argv + 1);
     } else if (!strcmp(cmd, "check")) {
         rc = cmd_check(argc - 1, argv + 1);
     } else {

@@ -1,7 +1,7 @@
 /*
  * Live counters of a run and the one-line status shown on a terminal:
- *   [  12.3s/90s]  41.2 req/s  2xx 480  409 3  429 0  5xx 0  bumps 17  updates 120/300
- * The counters are atomics bumped by every thread; the status line is
+ *   [  12.3s/90s]  41.2 req/s  2xx 480  409 3  429 0  5xx 0  bumps 17  updates
+ * 120/300 The counters are atomics bumped by every thread; the status line is
  * redrawn by its own thread every 250 ms, only when stderr is a terminal
  * and not silenced with -q, and erased when the run ends.  Thread-safe.
  */
@@ -20,7 +20,14 @@ struct run_counters {
     atomic_int_fast64_t bumps;
     atomic_int_fast64_t updates_done;
     atomic_int_fast64_t updates_total;
+    /* Finished operations by outcome (run_counters_outcome). */
+    atomic_int_fast64_t ops_ok, ops_conflict, ops_gave_up, ops_error,
+        ops_unknown;
 };
+
+/* Count one finished operation by its outcome name (ok, conflict, gave_up,
+ * error, unknown) and bump updates_done. */
+void run_counters_outcome(struct run_counters *c, const char *outcome);
 
 /* Count one response status (0 = no response). */
 void run_counters_status(struct run_counters *c, int status);

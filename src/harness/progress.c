@@ -32,6 +32,21 @@ void run_counters_status(struct run_counters *c, int status)
         atomic_fetch_add(&c->other, 1);
 }
 
+void run_counters_outcome(struct run_counters *c, const char *outcome)
+{
+    if (!strcmp(outcome, "ok"))
+        atomic_fetch_add(&c->ops_ok, 1);
+    else if (!strcmp(outcome, "conflict"))
+        atomic_fetch_add(&c->ops_conflict, 1);
+    else if (!strcmp(outcome, "gave_up"))
+        atomic_fetch_add(&c->ops_gave_up, 1);
+    else if (!strcmp(outcome, "unknown"))
+        atomic_fetch_add(&c->ops_unknown, 1);
+    else
+        atomic_fetch_add(&c->ops_error, 1);
+    atomic_fetch_add(&c->updates_done, 1);
+}
+
 void progress_format(struct run_counters *c, int64_t elapsed_ns,
                      int64_t total_ns, char *out, size_t out_len)
 {
@@ -43,10 +58,8 @@ void progress_format(struct run_counters *c, int64_t elapsed_ns,
              "[%6.1fs/%.0fs] %6.1f req/s  2xx %lld  409 %lld  429 %lld  "
              "5xx %lld  bumps %lld  updates %lld/%lld",
              secs, (double)total_ns / 1e9, secs > 0 ? (double)req / secs : 0.0,
-             (long long)atomic_load(&m->s2xx),
-             (long long)atomic_load(&m->s409),
-             (long long)atomic_load(&m->s429),
-             (long long)atomic_load(&m->s5xx),
+             (long long)atomic_load(&m->s2xx), (long long)atomic_load(&m->s409),
+             (long long)atomic_load(&m->s429), (long long)atomic_load(&m->s5xx),
              (long long)atomic_load(&m->bumps),
              (long long)atomic_load(&m->updates_done),
              (long long)atomic_load(&m->updates_total));
@@ -88,8 +101,7 @@ static void *progress_main(void *arg)
 }
 
 enum rt_err progress_start(struct progress **out, struct run_counters *c,
-                           int64_t start_mono_ns, int64_t total_ns,
-                           int enabled)
+                           int64_t start_mono_ns, int64_t total_ns, int enabled)
 {
     struct progress *self = xcalloc(1, sizeof(*self));
     pthread_condattr_t attr;
@@ -109,8 +121,7 @@ enum rt_err progress_start(struct progress **out, struct run_counters *c,
     if ((rc = pthread_create(&self->thread, NULL, progress_main, self))) {
         pthread_cond_destroy(&self->cond);
         pthread_mutex_destroy(&self->lock);
-        log_warn("no progress line: cannot start its thread: %s",
-                 strerror(rc));
+        log_warn("no progress line: cannot start its thread: %s", strerror(rc));
         return RT_OK;
     }
     self->active = 1;

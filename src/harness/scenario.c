@@ -430,6 +430,23 @@ static enum rt_err cross_check(struct scenario *self, struct jread *jr)
                 units_format_duration(last, a, sizeof(a)),
                 units_format_duration(self->duration_ns, b, sizeof(b)));
     }
+    for (size_t i = 0; self->replay.enabled && i < self->replay.n_strategies;
+         i++) {
+        if (self->replay.strategies[i] == SCN_STRATEGY_BLIND &&
+            (self->replay.operation == SCN_OP_USER_PATCH ||
+             self->replay.operation == SCN_OP_TEMPLATE)) {
+            char sub[JREAD_PATH_MAX];
+            if (self->replay.n_strategies > 1)
+                jread_path_index(sub, sizeof(sub), "replay.strategies", (int)i);
+            else
+                snprintf(sub, sizeof(sub), "replay.strategy");
+            return jread_fail(jr, sub,
+                              "blind needs an unversioned operation "
+                              "(utilization-put, skills-bulk-patch or "
+                              "queue-join), not %s",
+                              scn_operation_names[self->replay.operation]);
+        }
+    }
     if (self->replay.operation == SCN_OP_TEMPLATE &&
         strcmp(self->target, "sim") == 0 &&
         strncmp(self->replay.tmpl.read_path, "/api/v2/users/{id}", 18))

@@ -132,6 +132,20 @@ static void absolute_replay_time_and_template(void **state)
     scenario_release(&s);
 }
 
+static void blind_is_accepted_for_unversioned_operations(void **state)
+{
+    struct scenario s;
+    struct jread jr;
+
+    (void)state;
+    assert_int_equal(parse("{\"replay\":{\"operation\":\"queue-join\","
+                           "\"strategies\":[\"blind\",\"retry\"]}}",
+                           &s, &jr),
+                     RT_OK);
+    assert_int_equal(s.replay.strategies[0], SCN_STRATEGY_BLIND);
+    scenario_release(&s);
+}
+
 static void malformed_scenarios_name_file_and_path(void **state)
 {
     static const struct {
@@ -179,6 +193,8 @@ static void malformed_scenarios_name_file_and_path(void **state)
          "x.json: replay: give strategy or strategies, not both"},
         {"{\"replay\":{\"strategies\":[\"retry\",\"retry\"]}}",
          "x.json: replay.strategies[1]: strategy listed twice"},
+        {"{\"replay\":{\"strategies\":[\"retry\",\"blind\"]}}",
+         "x.json: replay.strategies[1]: blind needs an unversioned operation"},
         {"{\"replay\":{\"strategies\":[\"optimistic\"]}}",
          "x.json: replay.strategies[0]: expected one of"},
         {"{\"replay\":{\"retry\":{\"max_attempts\":0}}}",
@@ -229,6 +245,7 @@ int main(void)
         cmocka_unit_test(full_scenario_is_read),
         cmocka_unit_test(resolved_scenario_round_trips),
         cmocka_unit_test(absolute_replay_time_and_template),
+        cmocka_unit_test(blind_is_accepted_for_unversioned_operations),
         cmocka_unit_test(malformed_scenarios_name_file_and_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

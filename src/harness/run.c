@@ -1,0 +1,490 @@
+/*
+ * The run's lifecycle (see include/harness/run.h).  Wiring order, as wrk
+ * does it: history → auth → limiter → agents → tracker → budget check →
+ * progress → observers → replayer → wait → stop → join in reverse → close
+ * the history → run.json.  Everything recorded before a stop is kept: the
+ * history files are streams flushed every 500 ms, and a stop only ends the
+ * threads, never discards rows.
+ */
+#include "harness/run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/units.h"
+#include "base/xalloc.h"
+#include "harness/history.h"
+#include "harness/observer.h"
+#include "harness/progress.h"
+#include "harness/replay.h"
+#include "harness/session.h"
+#include "harness/tracker.h"
+
+#define REAL_ORG_BUDGET_PER_MIN 300
+#define RUN_JSON_MAX (1024 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Signals                                                             */
+
+struct sig_waiter {
+    pthread_t thread;
+    struct harness *h;
+    atomic_int interrupted;
+};
+
+/* SIGUSR1 is the run's own "stop waiting" signal, sent at the end. */
+static void *sig_main(void *arg)
+{
+    struct sig_waiter *w = arg;
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    while (sigwait(&set, &sig) == 0) {
+        if (sig == SIGUSR1)
+            break;
+        atomic_store(&w->interrupted, 1);
+        log_info("stopping on %s; the history up to now is kept",
+                 sig == SIGINT ? "Ctrl-C" : "SIGTERM");
+        harness_stop(w->h);
+        break;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Agents                                                              */
+
+static void add_agent(struct harness *h, size_t *cap, const char *id)
+{
+    if (h->n_agents == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        h->agent_ids = xreallocarray(h->agent_ids, *cap + 1, sizeof(char *));
+    }
+    h->agent_ids[h->n_agents++] = xstrdup(id);
+    h->agent_ids[h->n_agents] = NULL;
+}
+
+/* GET a listing page; returns the parsed body or NULL (logged). */
+static cJSON *get_listing(struct session *s, const char *route,
+                          const char *path)
+{
+    struct session_call call = {.method = "GET",
+                                .route = route,
+                                .path = path,
+                                .op_id = -1,
+                                .version_sent = -1,
+                                .agents_in_request = -1};
+    struct session_result res;
+    cJSON *root;
+
+    if (session_call(s, &call, &res))
+        return NULL;
+    if (res.cls.kind != CLASSIFY_OK) {
+        log_error("cannot list agents: %s %s answered %ld %s%s%s", call.method,
+                  route, res.resp->status, classify_kind_name(res.cls.kind),
+                  res.cls.message[0] ? ": " : "", res.cls.message);
+        return NULL;
+    }
+    root = cJSON_ParseWithLengthOpts(buf_str(&res.resp->body),
+                                     res.resp->body.len, NULL, 0);
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "entities"))) {
+        log_error("cannot list agents: %s answered a body without entities",
+                  route);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* Page through a listing, adding entity ids (or entity.user ids) until
+ * @want agents (0 = all). */
+static enum rt_err page_ids(struct session *s, struct harness *h,
+                            const char *route, const char *base_path,
+                            int64_t want, size_t *cap)
+{
+    char path[1024];
+
+    for (int page = 1; page < 100000; page++) {
+        cJSON *root, *e;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "%s%spageSize=100&pageNumber=%d",
+                 base_path, strchr(base_path, '?') ? "&" : "?", page);
+        if (!(root = get_listing(s, route, path)))
+            return RT_EHTTP;
+        cJSON_ArrayForEach(e,
+                           cJSON_GetObjectItemCaseSensitive(root, "entities"))
+        {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+            n++;
+            if (cJSON_IsString(id) &&
+                (want == 0 || (int64_t)h->n_agents < want))
+                add_agent(h, cap, id->valuestring);
+        }
+        cJSON_Delete(root);
+        if (n == 0 || (want && (int64_t)h->n_agents >= want))
+            break;
+    }
+    return RT_OK;
+}
+
+/* Keep only the listed ids that exist, in the scenario's order. */
+static enum rt_err check_ids(struct session *s, struct harness *h,
+                             const struct scenario *scn, size_t *cap)
+{
+    size_t missing = 0;
+    struct buf path;
+
+    for (size_t i = 0; i < scn->n_agent_ids; i += 100) {
+        cJSON *root, *e;
+        size_t end = i + 100 < scn->n_agent_ids ? i + 100 : scn->n_agent_ids;
+
+        buf_init(&path, 16384);
+        buf_puts(&path, "/api/v2/users?pageSize=100&id=");
+        for (size_t k = i; k < end; k++)
+            buf_printf(&path, "%s%s", k > i ? "," : "", scn->agent_ids[k]);
+        root = get_listing(s, "/api/v2/users?id={ids}", buf_str(&path));
+        buf_release(&path);
+        if (!root)
+            return RT_EHTTP;
+        for (size_t k = i; k < end; k++) {
+            int found = 0;
+            cJSON_ArrayForEach(
+                e, cJSON_GetObjectItemCaseSensitive(root, "entities"))
+            {
+                const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+                found |= cJSON_IsString(id) &&
+                         !strcmp(id->valuestring, scn->agent_ids[k]);
+            }
+            if (found) {
+                add_agent(h, cap, scn->agent_ids[k]);
+            } else {
+                missing++;
+                log_warn("agent '%s' not found; leaving it out",
+                         scn->agent_ids[k]);
+            }
+        }
+        cJSON_Delete(root);
+    }
+    if (missing)
+        log_warn("%zu of %zu listed agents not found", missing,
+                 scn->n_agent_ids);
+    return RT_OK;
+}
+
+static enum rt_err resolve_agents(struct harness *h)
+{
+    const struct scenario *scn = h->scn;
+    struct session *s;
+    size_t cap = 0;
+    enum rt_err err;
+    char path[512];
+
+    if ((err = session_new(&s, h, "agents")))
+        return err;
+    if (scn->agent_ids) {
+        err = check_ids(s, h, scn, &cap);
+    } else if (scn->agent_queue[0]) {
+        snprintf(path, sizeof(path), "/api/v2/routing/queues/%s/members",
+                 scn->agent_queue);
+        err = page_ids(s, h, "/api/v2/routing/queues/{id}/members", path, 0,
+                       &cap);
+    } else {
+        err = page_ids(s, h, "/api/v2/users",
+                       "/api/v2/users?state=active&sortOrder=ascending",
+                       scn->agent_count, &cap);
+        if (!err && (int64_t)h->n_agents < scn->agent_count)
+            log_warn("asked for %lld agents, the org has %zu active users; "
+                     "using those",
+                     (long long)scn->agent_count, h->n_agents);
+    }
+    session_free(s);
+    if (!err && h->n_agents == 0)
+        err = rt_fail(RT_ENOENT, "no agents to observe");
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Budget                                                              */
+
+/*
+ * One budget for everyone.  The replayer's estimated need is kept for it
+ * (spread over the replay window), observers get the rest; if they asked
+ * for more, their interval is stretched and the run says so with numbers.
+ */
+static int64_t plan_budget(struct harness *h, int64_t per_minute)
+{
+    const struct scenario *scn = h->scn;
+    int64_t interval = scn->observe.interval_ns;
+    double observe =
+        observers_demand_per_min(scn->observe.mode, h->n_agents, interval);
+    double replay_per_min = 0, left;
+    char a[32], b[32];
+
+    if (per_minute <= 0)
+        return interval;
+    if (scn->replay.enabled) {
+        double requests = replay_demand_requests(scn, h->n_agents);
+        double minutes = (double)scn->duration_ns / 60e9;
+        replay_per_min = minutes > 0 ? requests / minutes : requests;
+        /* Never plan more than half the budget away from observers. */
+        if (replay_per_min > per_minute / 2.0)
+            replay_per_min = per_minute / 2.0;
+    }
+    left = (double)per_minute - replay_per_min;
+    if (observe > left) {
+        double scale = observe / left;
+        int64_t stretched = (int64_t)ceil((double)interval * scale);
+        log_warn("budget: %lld requests/min per token; observing %zu agents "
+                 "every %s needs %.0f/min and the replay about %.0f/min; "
+                 "polling every %s instead",
+                 (long long)per_minute, h->n_agents,
+                 units_format_duration(interval, a, sizeof(a)), observe,
+                 replay_per_min,
+                 units_format_duration(stretched - stretched % NS_PER_MS, b,
+                                       sizeof(b)));
+        interval = stretched - stretched % NS_PER_MS;
+    }
+    return interval;
+}
+
+/* ------------------------------------------------------------------ */
+/* run.json                                                            */
+
+/* cJSON numbers are doubles; nanosecond times need all 19 digits. */
+static void add_i64(cJSON *o, const char *key, int64_t v)
+{
+    char text[24];
+
+    snprintf(text, sizeof(text), "%lld", (long long)v);
+    cJSON_AddRawToObject(o, key, text);
+}
+
+static enum rt_err write_run_json(struct harness *h, const struct run_target *t,
+                                  const char *run_dir, int64_t end_wall_ns,
+                                  int interrupted, int64_t interval_ns,
+                                  int64_t per_minute)
+{
+    struct run_counters *c = &h->counters;
+    struct tracker_stats ts = {0};
+    struct oauth_cache_stats os;
+    cJSON *o = cJSON_CreateObject(), *m, *n;
+    char iso[ISO8601_LEN], path[4096], tmp[4200], text_dur[32];
+    char *text;
+    FILE *f;
+    enum rt_err err = RT_OK;
+
+    if (h->tracker)
+        tracker_stats(h->tracker, &ts);
+    oauth_cache_get_stats(h->auth, &os);
+    cJSON_AddStringToObject(o, "tool", "racetrace");
+    cJSON_AddStringToObject(o, "version", RT_VERSION);
+    m = cJSON_AddObjectToObject(o, "target");
+    cJSON_AddStringToObject(m, "label", t->label);
+    cJSON_AddStringToObject(m, "api_url", t->api_url);
+    cJSON_AddBoolToObject(m, "simulator", t->is_sim);
+    cJSON_AddStringToObject(
+        m, "auth", t->access_token ? "access_token" : "client_credentials");
+    add_i64(o, "start_wall_ns", h->start_wall_ns);
+    cJSON_AddStringToObject(
+        o, "start", iso8601_format_ms(h->start_wall_ns, iso, sizeof(iso)));
+    add_i64(o, "end_wall_ns", end_wall_ns);
+    cJSON_AddStringToObject(o, "end",
+                            iso8601_format_ms(end_wall_ns, iso, sizeof(iso)));
+    cJSON_AddBoolToObject(o, "interrupted", interrupted);
+    /* The simulator shares this host's clock; for a real org the offset is
+     * not measured yet, so it is reported as unknown rather than zero. */
+    if (t->is_sim)
+        cJSON_AddNumberToObject(o, "clock_offset_ns", 0);
+    else
+        cJSON_AddNullToObject(o, "clock_offset_ns");
+    m = cJSON_AddObjectToObject(o, "observe");
+    cJSON_AddStringToObject(
+        m, "interval_used",
+        units_format_duration(interval_ns, text_dur, sizeof(text_dur)));
+    cJSON_AddNumberToObject(m, "budget_per_minute", (double)per_minute);
+    m = cJSON_AddObjectToObject(o, "counts");
+    cJSON_AddNumberToObject(m, "agents", (double)h->n_agents);
+    n = cJSON_AddObjectToObject(m, "requests");
+    cJSON_AddNumberToObject(n, "total", (double)atomic_load(&c->requests));
+    cJSON_AddNumberToObject(n, "2xx", (double)atomic_load(&c->s2xx));
+    cJSON_AddNumberToObject(n, "409", (double)atomic_load(&c->s409));
+    cJSON_AddNumberToObject(n, "429", (double)atomic_load(&c->s429));
+    cJSON_AddNumberToObject(n, "5xx", (double)atomic_load(&c->s5xx));
+    cJSON_AddNumberToObject(n, "other", (double)atomic_load(&c->other));
+    cJSON_AddNumberToObject(n, "token_requests", (double)os.token_requests);
+    n = cJSON_AddObjectToObject(m, "operations");
+    cJSON_AddNumberToObject(n, "planned",
+                            (double)atomic_load(&c->updates_total));
+    cJSON_AddNumberToObject(n, "ok", (double)atomic_load(&c->ops_ok));
+    cJSON_AddNumberToObject(n, "conflict",
+                            (double)atomic_load(&c->ops_conflict));
+    cJSON_AddNumberToObject(n, "gave_up", (double)atomic_load(&c->ops_gave_up));
+    cJSON_AddNumberToObject(n, "error", (double)atomic_load(&c->ops_error));
+    cJSON_AddNumberToObject(n, "unknown", (double)atomic_load(&c->ops_unknown));
+    n = cJSON_AddObjectToObject(m, "observations");
+    cJSON_AddNumberToObject(n, "samples", (double)ts.samples);
+    cJSON_AddNumberToObject(n, "version_changes", (double)ts.version_changes);
+    cJSON_AddNumberToObject(n, "hidden_bumps", (double)ts.hidden_bumps);
+    cJSON_AddNumberToObject(n, "presence_changes", (double)ts.presence_changes);
+    cJSON_AddNumberToObject(n, "routing_changes", (double)ts.routing_changes);
+    cJSON_AddItemToObject(o, "scenario", scenario_resolved_json(h->scn));
+    text = cJSON_Print(o);
+    cJSON_Delete(o);
+    snprintf(path, sizeof(path), "%s/run.json", run_dir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0) {
+        err = rt_fail(RT_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+    }
+    if (f && fclose(f) && !err)
+        err = rt_fail(RT_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+    if (!err && rename(tmp, path))
+        err = rt_fail(RT_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
+    free(text);
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Thresholds                                                          */
+
+static int check_thresholds(struct harness *h)
+{
+    const struct scenario *scn = h->scn;
+    struct run_counters *c = &h->counters;
+    double ops = (double)atomic_load(&c->updates_done);
+    double reqs = (double)atomic_load(&c->requests);
+    int crossed = 0;
+
+    if (scn->thresholds.conflict_rate_max >= 0 && ops > 0) {
+        double r = (double)atomic_load(&c->ops_conflict) / ops;
+        if (r > scn->thresholds.conflict_rate_max) {
+            log_error("threshold crossed: conflict rate %.3f > %.3f", r,
+                      scn->thresholds.conflict_rate_max);
+            crossed = 1;
+        }
+    }
+    if (scn->thresholds.gave_up_rate_max >= 0 && ops > 0) {
+        double r = (double)atomic_load(&c->ops_gave_up) / ops;
+        if (r > scn->thresholds.gave_up_rate_max) {
+            log_error("threshold crossed: gave-up rate %.3f > %.3f", r,
+                      scn->thresholds.gave_up_rate_max);
+            crossed = 1;
+        }
+    }
+    if (scn->thresholds.throttled_rate_max >= 0 && reqs > 0) {
+        double r = (double)atomic_load(&c->s429) / reqs;
+        if (r > scn->thresholds.throttled_rate_max) {
+            log_error("threshold crossed: throttled rate %.3f > %.3f", r,
+                      scn->thresholds.throttled_rate_max);
+            crossed = 1;
+        }
+    }
+    return crossed;
+}
+
+/* ------------------------------------------------------------------ */
+
+enum rt_err run_record(const struct scenario *scn,
+                       const struct run_target *target, const char *run_dir,
+                       int quiet, struct run_outcome *out)
+{
+    struct harness h;
+    struct sig_waiter sw;
+    struct oauth_cache_config ac;
+    struct observers *obs = NULL;
+    struct replayer *rep = NULL;
+    struct progress *prog = NULL;
+    int64_t per_minute = 0, interval = scn->observe.interval_ns, end_wall;
+    char every[32];
+    enum rt_err err, e;
+    int sig_started = 0;
+
+    memset(out, 0, sizeof(*out));
+    harness_init(&h);
+    h.scn = scn;
+    h.is_sim = target->is_sim;
+    snprintf(h.api_url, sizeof(h.api_url), "%s", target->api_url);
+    memset(&sw, 0, sizeof(sw));
+    sw.h = &h;
+    if (pthread_create(&sw.thread, NULL, sig_main, &sw) == 0)
+        sig_started = 1;
+
+    if ((err = history_open(&h.history, run_dir)))
+        goto out;
+    memset(&ac, 0, sizeof(ac));
+    ac.login_url = target->login_url;
+    ac.client_id = target->client_id;
+    ac.client_secret = target->client_secret;
+    ac.access_token = target->access_token;
+    ac.on_exchange = session_oauth_hook;
+    if ((err = oauth_cache_new(&h.auth, &ac)))
+        goto out;
+    per_minute = scn->budget_per_minute;
+    if (!per_minute)
+        per_minute = target->is_sim ? scn->sim.world.rate_limit_per_min
+                                    : REAL_ORG_BUDGET_PER_MIN;
+    /* A small burst keeps the limiter from answering a fixed 60 s window's
+     * whole budget at once. */
+    h.limiter = ratelimit_new(per_minute, per_minute > 0 ? 5 : 0);
+    h.start_mono_ns = clock_mono_ns();
+    h.start_wall_ns = clock_wall_ns();
+
+    if ((err = resolve_agents(&h)))
+        goto out;
+    h.tracker = tracker_new(h.agent_ids, h.n_agents, h.history, "poll");
+    interval = plan_budget(&h, per_minute);
+    log_info("run: %zu agents on %s, %s, observing every %s%s", h.n_agents,
+             target->label, scn->name,
+             units_format_duration(interval, every, sizeof(every)),
+             scn->replay.enabled ? ", replay scheduled" : ", no replay");
+
+    progress_start(&prog, &h.counters, h.start_mono_ns, scn->duration_ns,
+                   !quiet);
+    if ((err = observers_start(&obs, &h, interval)))
+        goto stop;
+    if (scn->replay.enabled && (err = replay_start(&rep, &h)))
+        goto stop;
+    harness_wait_until(&h, h.start_mono_ns + scn->duration_ns);
+stop:
+    harness_stop(&h);
+    replay_join(rep);
+    observers_join(obs);
+    progress_stop(prog);
+out:
+    end_wall = clock_wall_ns();
+    out->interrupted = atomic_load(&sw.interrupted);
+    out->requests = atomic_load(&h.counters.requests);
+    out->operations = atomic_load(&h.counters.updates_done);
+    if (h.history && h.auth) {
+        e = write_run_json(&h, target, run_dir, end_wall, out->interrupted,
+                           interval, per_minute);
+        if (!err)
+            err = e;
+    }
+    if (!err)
+        out->threshold_crossed = check_thresholds(&h);
+    if ((e = history_close(h.history)) && !err)
+        err = e;
+    tracker_free(h.tracker);
+    ratelimit_free(h.limiter);
+    oauth_cache_free(h.auth);
+    if (sig_started) {
+        pthread_kill(sw.thread, SIGUSR1);
+        pthread_join(sw.thread, NULL);
+    }
+    harness_release(&h);
+    return err;
+}
