@@ -464,6 +464,13 @@ stop:
     observers_join(obs);
     progress_stop(prog);
 out:
+    /* The signal thread may still be inside harness_stop(), touching the
+     * limiter and the wait condition: end it before anything is freed. */
+    if (sig_started) {
+        pthread_kill(sw.thread, SIGUSR1);
+        pthread_join(sw.thread, NULL);
+        sig_started = 0;
+    }
     end_wall = clock_wall_ns();
     out->interrupted = atomic_load(&sw.interrupted);
     out->requests = atomic_load(&h.counters.requests);
@@ -481,10 +488,6 @@ out:
     tracker_free(h.tracker);
     ratelimit_free(h.limiter);
     oauth_cache_free(h.auth);
-    if (sig_started) {
-        pthread_kill(sw.thread, SIGUSR1);
-        pthread_join(sw.thread, NULL);
-    }
     harness_release(&h);
     return err;
 }

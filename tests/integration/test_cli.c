@@ -232,10 +232,14 @@ static void interrupted_runs_leave_parseable_history(void **state)
         assert_int_equal(waitpid(pid, &status, 0), pid);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             char line[512];
-            first_line(err_path, line, sizeof(line));
-            fprintf(stderr, "signal %d after %lld ms: status %d: %s\n", sig,
-                    (long long)(delay / NS_PER_MS),
-                    WIFEXITED(status) ? WEXITSTATUS(status) : -1, line);
+            FILE *ef = fopen(err_path, "r");
+            fprintf(stderr, "signal %d after %lld ms: status %d; stderr:\n",
+                    sig, (long long)(delay / NS_PER_MS),
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+            while (ef && fgets(line, sizeof(line), ef))
+                fputs(line, stderr);
+            if (ef)
+                fclose(ef);
             fail();
         }
         assert_true(csvs_parse(out, &files));
