@@ -262,6 +262,72 @@ static void interrupted_runs_leave_parseable_history(void **state)
     }
 }
 
+/* Check requests.csv of @dir: no request sent in [recv, recv + Retry-After)
+ * of a 429, by any thread (the limiter backs everyone off), except those
+ * already sent before the 429 arrived.  Returns the number of 429s. */
+static int retry_after_honoured(const char *dir)
+{
+    char path[PATH_MAX + 32];
+    struct csvread *r;
+    int c_send, c_recv, c_status, c_ra, n429 = 0;
+    size_t rows;
+
+    snprintf(path, sizeof(path), "%s/requests.csv", dir);
+    r = csvread_load(path);
+    assert_non_null(r);
+    c_send = csvread_col(r, "send_wall_ns");
+    c_recv = csvread_col(r, "recv_wall_ns");
+    c_status = csvread_col(r, "status");
+    c_ra = csvread_col(r, "retry_after_s");
+    assert_true(c_send >= 0 && c_recv >= 0 && c_status >= 0 && c_ra >= 0);
+    rows = csvread_rows(r);
+    for (size_t i = 0; i < rows; i++) {
+        int64_t recv, ra, until;
+        if (csvread_i64(r, i, c_status, 0) != 429)
+            continue;
+        n429++;
+        recv = csvread_i64(r, i, c_recv, 0);
+        ra = csvread_i64(r, i, c_ra, -1);
+        assert_true(ra >= 1);
+        until = recv + ra * NS_PER_S;
+        for (size_t k = 0; k < rows; k++) {
+            int64_t send = csvread_i64(r, k, c_send, 0);
+            if (send > recv && send < until) {
+                fprintf(stderr, "request %zu sent %lld ms after a 429 that "
+                                "said wait %lld s\n",
+                        k, (long long)((send - recv) / NS_PER_MS),
+                        (long long)ra);
+                fail();
+            }
+        }
+    }
+    csvread_free(r);
+    return n429;
+}
+
+static void budget_is_kept_and_retry_after_honoured(void **state)
+{
+    char err_path[PATH_MAX + 32], out[PATH_MAX];
+    int status;
+
+    (void)state;
+    /* Budget = the world's limit: the limiter keeps the run inside it. */
+    snprintf(out, sizeof(out), "%s/budget-ok", tmpdir);
+    snprintf(err_path, sizeof(err_path), "%s/stderr-budget-ok", tmpdir);
+    status = run(A("run", "limited.json", "--out", out, "-q"), err_path, NULL,
+                 1);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(retry_after_honoured(out), 0);
+    /* A budget ten times the world's limit runs into 429s; after the
+     * first one no thread sends anything until Retry-After has passed. */
+    snprintf(out, sizeof(out), "%s/budget-over", tmpdir);
+    snprintf(err_path, sizeof(err_path), "%s/stderr-budget-over", tmpdir);
+    status = run(A("run", "overbudget.json", "--out", out, "-q"), err_path,
+                 NULL, 1);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(retry_after_honoured(out) >= 1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -287,6 +353,15 @@ static int setup(void **state)
                " \"replay\": {\"at\": \"1s\", \"pace\": \"200ms\","
                " \"workers\": 1, \"strategies\": [\"bulk-stale\", \"retry\"],"
                " \"repeat\": {\"every\": \"5s\", \"times\": 3}}}\n");
+    write_file("limited.json",
+               "{\"duration\": \"8s\", \"agents\": {\"count\": 4},"
+               " \"world\": {\"rate_limit\": {\"per_minute\": 60}},"
+               " \"replay\": {\"at\": \"2s\"}}\n");
+    write_file("overbudget.json",
+               "{\"duration\": \"8s\", \"agents\": {\"count\": 4},"
+               " \"budget\": {\"per_minute\": 600},"
+               " \"world\": {\"rate_limit\": {\"per_minute\": 30}},"
+               " \"replay\": {\"at\": \"2s\"}}\n");
     return 0;
 }
 
@@ -295,6 +370,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bad_input_gets_one_line_and_exit_2),
         cmocka_unit_test(interrupted_runs_leave_parseable_history),
+        cmocka_unit_test(budget_is_kept_and_retry_after_honoured),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
