@@ -293,8 +293,9 @@ static int retry_after_honoured(const char *dir)
         for (size_t k = 0; k < rows; k++) {
             int64_t send = csvread_i64(r, k, c_send, 0);
             if (send > recv && send < until) {
-                fprintf(stderr, "request %zu sent %lld ms after a 429 that "
-                                "said wait %lld s\n",
+                fprintf(stderr,
+                        "request %zu sent %lld ms after a 429 that "
+                        "said wait %lld s\n",
                         k, (long long)((send - recv) / NS_PER_MS),
                         (long long)ra);
                 fail();
@@ -314,16 +315,16 @@ static void budget_is_kept_and_retry_after_honoured(void **state)
     /* Budget = the world's limit: the limiter keeps the run inside it. */
     snprintf(out, sizeof(out), "%s/budget-ok", tmpdir);
     snprintf(err_path, sizeof(err_path), "%s/stderr-budget-ok", tmpdir);
-    status = run(A("run", "limited.json", "--out", out, "-q"), err_path, NULL,
-                 1);
+    status =
+        run(A("run", "limited.json", "--out", out, "-q"), err_path, NULL, 1);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_int_equal(retry_after_honoured(out), 0);
     /* A budget ten times the world's limit runs into 429s; after the
      * first one no thread sends anything until Retry-After has passed. */
     snprintf(out, sizeof(out), "%s/budget-over", tmpdir);
     snprintf(err_path, sizeof(err_path), "%s/stderr-budget-over", tmpdir);
-    status = run(A("run", "overbudget.json", "--out", out, "-q"), err_path,
-                 NULL, 1);
+    status =
+        run(A("run", "overbudget.json", "--out", out, "-q"), err_path, NULL, 1);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_true(retry_after_honoured(out) >= 1);
 }
