@@ -306,6 +306,40 @@ static int retry_after_honoured(const char *dir)
     return n429;
 }
 
+/* Every request the simulator logged in server.csv is in requests.csv
+ * (matched by ININ-Correlation-Id), and the two have as many rows. */
+static void every_server_request_is_recorded(const char *dir)
+{
+    char path[PATH_MAX + 32];
+    struct csvread *srv, *req;
+    int cs, cr;
+
+    snprintf(path, sizeof(path), "%s/server.csv", dir);
+    srv = csvread_load(path);
+    snprintf(path, sizeof(path), "%s/requests.csv", dir);
+    req = csvread_load(path);
+    assert_non_null(srv);
+    assert_non_null(req);
+    cs = csvread_col(srv, "correlation_id");
+    cr = csvread_col(req, "correlation_id");
+    assert_true(cs >= 0 && cr >= 0);
+    assert_true(csvread_rows(srv) > 0);
+    assert_int_equal(csvread_rows(srv), csvread_rows(req));
+    for (size_t i = 0; i < csvread_rows(srv); i++) {
+        const char *id = csvread_field(srv, i, cs);
+        int found = 0;
+        for (size_t k = 0; k < csvread_rows(req) && !found; k++)
+            found = !strcmp(id, csvread_field(req, k, cr));
+        if (!found) {
+            fprintf(stderr, "server.csv request %s is not in requests.csv\n",
+                    id);
+            fail();
+        }
+    }
+    csvread_free(srv);
+    csvread_free(req);
+}
+
 static void budget_is_kept_and_retry_after_honoured(void **state)
 {
     char err_path[PATH_MAX + 32], out[PATH_MAX];
@@ -319,6 +353,7 @@ static void budget_is_kept_and_retry_after_honoured(void **state)
         run(A("run", "limited.json", "--out", out, "-q"), err_path, NULL, 1);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_int_equal(retry_after_honoured(out), 0);
+    every_server_request_is_recorded(out);
     /* A budget ten times the world's limit runs into 429s; after the
      * first one no thread sends anything until Retry-After has passed. */
     snprintf(out, sizeof(out), "%s/budget-over", tmpdir);
@@ -327,6 +362,7 @@ static void budget_is_kept_and_retry_after_honoured(void **state)
         run(A("run", "overbudget.json", "--out", out, "-q"), err_path, NULL, 1);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_true(retry_after_honoured(out) >= 1);
+    every_server_request_is_recorded(out);
 }
 
 static int setup(void **state)
