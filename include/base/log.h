@@ -16,6 +16,11 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/* While a live status line is on the terminal (harness/progress), every
+ * message first erases it ("\r\033[K"), so log lines never run into it;
+ * the status line is redrawn on its next tick.  Thread-safe. */
+void log_set_status_line(int active);
+
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -11,11 +11,17 @@
 #include <stdio.h>
 
 static atomic_int log_level = LOG_INFO;
+static atomic_int status_line_active;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void log_set_level(enum log_level level)
 {
     atomic_store(&log_level, (int)level);
+}
+
+void log_set_status_line(int active)
+{
+    atomic_store(&status_line_active, active != 0);
 }
 
 enum log_level log_get_level(void)
@@ -31,7 +37,9 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
     if ((int)level > atomic_load(&log_level))
         return;
-    n = snprintf(line, sizeof(line), "racetrace: %s", prefix[level]);
+    n = snprintf(line, sizeof(line), "%sracetrace: %s",
+                 atomic_load(&status_line_active) ? "\r\033[K" : "",
+                 prefix[level]);
     if (n < 0)
         return;
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -125,6 +125,7 @@ enum rt_err progress_start(struct progress **out, struct run_counters *c,
         return RT_OK;
     }
     self->active = 1;
+    log_set_status_line(1);
     return RT_OK;
 }
 
@@ -138,6 +139,7 @@ void progress_stop(struct progress *self)
         pthread_cond_signal(&self->cond);
         pthread_mutex_unlock(&self->lock);
         pthread_join(self->thread, NULL);
+        log_set_status_line(0);
         pthread_cond_destroy(&self->cond);
         pthread_mutex_destroy(&self->lock);
     }
