@@ -109,7 +109,7 @@ $(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
 tests: $(BIN) $(TEST_BIN) $(FUZZ_REPLAY)
 
 test: deps
-	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory -s tests
 	@BUILD=$(BUILD) sh tests/run.sh
 
 fuzz-replay: $(FUZZ_REPLAY)
@@ -138,7 +138,8 @@ deps:
 	@sh tools/deps.sh $(DEBS) $(SDK_DEBS)
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -s all
+	@echo "racetrace: recording scenarios/predictive-bump.json (about 90 s)..."
 	@./racetrace run scenarios/predictive-bump.json
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
