@@ -39,6 +39,10 @@ struct csv_row {
  */
 enum rt_err csv_open(struct csv **out, const char *path,
                      const char *const *cols, size_t ncols, enum csv_mode mode);
+/* csv_open() of "<dir>/<name>". */
+enum rt_err csv_open_in(struct csv **out, const char *dir, const char *name,
+                        const char *const *cols, size_t ncols,
+                        enum csv_mode mode);
 /* Copy one complete row in; fails with RT_EINVAL on a wrong field count
  * and RT_ETRUNC when a field did not fit the row (1 MiB).  Thread-safe. */
 enum rt_err csv_write_row(struct csv *self, const struct csv_row *row);

@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/ticker.h"
 #include "base/xalloc.h"
 
 #define CSV_PENDING_MAX (256 * 1024)
@@ -146,6 +147,18 @@ fail:
     return err;
 }
 
+enum rt_err csv_open_in(struct csv **out, const char *dir, const char *name,
+                        const char *const *cols, size_t ncols,
+                        enum csv_mode mode)
+{
+    char path[4096];
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+        sizeof(path))
+        return rt_fail(RT_EINVAL, "directory path too long: '%s'", dir);
+    return csv_open(out, path, cols, ncols, mode);
+}
+
 enum rt_err csv_write_row(struct csv *self, const struct csv_row *row)
 {
     enum rt_err err = RT_OK;
@@ -241,42 +254,22 @@ void csv_abort(struct csv *self)
 struct csv_flusher {
     struct csv *writers[CSV_FLUSHER_MAX];
     size_t n;
-    int64_t interval_ns;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int stopping;
+    struct ticker *ticker;
 };
 
-static void flush_all(struct csv_flusher *self)
-{
-    for (size_t i = 0; i < self->n; i++)
-        csv_flush(self->writers[i]);
-}
-
-static void *flusher_main(void *arg)
+static void flush_all(void *arg)
 {
     struct csv_flusher *self = arg;
 
-    pthread_mutex_lock(&self->lock);
-    while (!self->stopping) {
-        struct timespec ts =
-            clock_mono_timespec(clock_mono_ns() + self->interval_ns);
-        pthread_cond_timedwait(&self->cond, &self->lock, &ts);
-        pthread_mutex_unlock(&self->lock);
-        flush_all(self);
-        pthread_mutex_lock(&self->lock);
-    }
-    pthread_mutex_unlock(&self->lock);
-    return NULL;
+    for (size_t i = 0; i < self->n; i++)
+        csv_flush(self->writers[i]);
 }
 
 enum rt_err csv_flusher_start(struct csv_flusher **out, struct csv **writers,
                               size_t n, int64_t interval_ns)
 {
     struct csv_flusher *self;
-    pthread_condattr_t attr;
-    int rc;
+    enum rt_err err;
 
     if (n > CSV_FLUSHER_MAX)
         return rt_fail(RT_EINVAL, "at most %d writers per flusher",
@@ -284,18 +277,9 @@ enum rt_err csv_flusher_start(struct csv_flusher **out, struct csv **writers,
     self = xcalloc(1, sizeof(*self));
     memcpy(self->writers, writers, n * sizeof(*writers));
     self->n = n;
-    self->interval_ns = interval_ns;
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    if ((rc = pthread_create(&self->thread, NULL, flusher_main, self))) {
-        pthread_cond_destroy(&self->cond);
-        pthread_mutex_destroy(&self->lock);
+    if ((err = ticker_start(&self->ticker, interval_ns, flush_all, self))) {
         free(self);
-        return rt_fail(RT_ESYS, "cannot start the CSV flusher: %s",
-                       strerror(rc));
+        return err;
     }
     *out = self;
     return RT_OK;
@@ -305,14 +289,8 @@ void csv_flusher_stop(struct csv_flusher *self)
 {
     if (!self)
         return;
-    pthread_mutex_lock(&self->lock);
-    self->stopping = 1;
-    pthread_cond_signal(&self->cond);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
+    ticker_stop(self->ticker);
     flush_all(self);
-    pthread_cond_destroy(&self->cond);
-    pthread_mutex_destroy(&self->lock);
     free(self);
 }
 

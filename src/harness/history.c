@@ -85,29 +85,19 @@ static const char *const operation_cols[] = {"op_id",
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
-static enum rt_err open_one(struct csv **out, const char *dir, const char *name,
-                            const char *const *cols, size_t n)
-{
-    char path[4096];
-
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-        sizeof(path))
-        return rt_fail(RT_EINVAL, "run directory path too long: '%s'", dir);
-    return csv_open(out, path, cols, n, CSV_STREAM);
-}
-
 enum rt_err history_open(struct history **out, const char *run_dir)
 {
     struct history *self = xcalloc(1, sizeof(*self));
     struct csv *all[3];
     enum rt_err err;
 
-    if ((err = open_one(&self->requests, run_dir, "requests.csv", request_cols,
-                        NCOLS(request_cols))) ||
-        (err = open_one(&self->observations, run_dir, "observations.csv",
-                        observation_cols, NCOLS(observation_cols))) ||
-        (err = open_one(&self->operations, run_dir, "operations.csv",
-                        operation_cols, NCOLS(operation_cols))))
+    if ((err = csv_open_in(&self->requests, run_dir, "requests.csv",
+                           request_cols, NCOLS(request_cols), CSV_STREAM)) ||
+        (err = csv_open_in(&self->observations, run_dir, "observations.csv",
+                           observation_cols, NCOLS(observation_cols),
+                           CSV_STREAM)) ||
+        (err = csv_open_in(&self->operations, run_dir, "operations.csv",
+                           operation_cols, NCOLS(operation_cols), CSV_STREAM)))
         goto fail;
     all[0] = self->requests;
     all[1] = self->observations;

@@ -1,11 +1,10 @@
 /*
- * Progress line.  Drawn with "\r" and erased with "\r\033[K"; written in
- * one fputs so it never tears against log lines (which the log module also
- * writes whole).
+ * Progress line, redrawn by a ticker.  Drawn with "\r" and erased with
+ * "\r\033[K", in one fputs; log lines erase it first (log_set_status_line)
+ * so they never run into it.
  */
 #include "harness/progress.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/ticker.h"
 #include "base/xalloc.h"
 
 #define PROGRESS_PERIOD_NS (250 * NS_PER_MS)
@@ -68,44 +68,25 @@ void progress_format(struct run_counters *c, int64_t elapsed_ns,
 struct progress {
     struct run_counters *c;
     int64_t start_mono_ns, total_ns;
-    int active;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int stopping;
+    struct ticker *ticker; /* NULL when not drawing */
 };
 
-static void *progress_main(void *arg)
+static void progress_draw(void *arg)
 {
     struct progress *self = arg;
     char line[256], out[300];
 
-    pthread_mutex_lock(&self->lock);
-    while (!self->stopping) {
-        struct timespec ts =
-            clock_mono_timespec(clock_mono_ns() + PROGRESS_PERIOD_NS);
-        pthread_mutex_unlock(&self->lock);
-        progress_format(self->c, clock_mono_ns() - self->start_mono_ns,
-                        self->total_ns, line, sizeof(line));
-        snprintf(out, sizeof(out), "\r%s\033[K", line);
-        fputs(out, stderr);
-        fflush(stderr);
-        pthread_mutex_lock(&self->lock);
-        if (!self->stopping)
-            pthread_cond_timedwait(&self->cond, &self->lock, &ts);
-    }
-    pthread_mutex_unlock(&self->lock);
-    fputs("\r\033[K", stderr);
+    progress_format(self->c, clock_mono_ns() - self->start_mono_ns,
+                    self->total_ns, line, sizeof(line));
+    snprintf(out, sizeof(out), "\r%s\033[K", line);
+    fputs(out, stderr);
     fflush(stderr);
-    return NULL;
 }
 
 enum rt_err progress_start(struct progress **out, struct run_counters *c,
                            int64_t start_mono_ns, int64_t total_ns, int enabled)
 {
     struct progress *self = xcalloc(1, sizeof(*self));
-    pthread_condattr_t attr;
-    int rc;
 
     self->c = c;
     self->start_mono_ns = start_mono_ns;
@@ -113,18 +94,11 @@ enum rt_err progress_start(struct progress **out, struct run_counters *c,
     *out = self;
     if (!enabled || !isatty(STDERR_FILENO))
         return RT_OK;
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    if ((rc = pthread_create(&self->thread, NULL, progress_main, self))) {
-        pthread_cond_destroy(&self->cond);
-        pthread_mutex_destroy(&self->lock);
-        log_warn("no progress line: cannot start its thread: %s", strerror(rc));
+    if (ticker_start(&self->ticker, PROGRESS_PERIOD_NS, progress_draw, self)) {
+        log_warn("no progress line: cannot start its thread");
+        self->ticker = NULL;
         return RT_OK;
     }
-    self->active = 1;
     log_set_status_line(1);
     return RT_OK;
 }
@@ -133,15 +107,11 @@ void progress_stop(struct progress *self)
 {
     if (!self)
         return;
-    if (self->active) {
-        pthread_mutex_lock(&self->lock);
-        self->stopping = 1;
-        pthread_cond_signal(&self->cond);
-        pthread_mutex_unlock(&self->lock);
-        pthread_join(self->thread, NULL);
+    if (self->ticker) {
+        ticker_stop(self->ticker);
         log_set_status_line(0);
-        pthread_cond_destroy(&self->cond);
-        pthread_mutex_destroy(&self->lock);
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
     }
     free(self);
 }

@@ -33,17 +33,6 @@ static const char *const server_cols[] = {
     "status",          "latency_ns", "correlation_id", "version_sent",
     "version_current", "fault"};
 
-static enum rt_err open_one(struct csv **out, const char *dir, const char *name,
-                            const char *const *cols, size_t ncols)
-{
-    char path[4096];
-
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-        sizeof(path))
-        return rt_fail(RT_EINVAL, "log directory path too long: '%s'", dir);
-    return csv_open(out, path, cols, ncols, CSV_STREAM);
-}
-
 enum rt_err sim_log_open(struct sim_log **out, const char *dir)
 {
     struct sim_log *self;
@@ -56,11 +45,13 @@ enum rt_err sim_log_open(struct sim_log **out, const char *dir)
     if (mkdir(dir, 0755) && errno != EEXIST)
         return rt_fail(RT_EIO, "cannot create '%s': %s", dir, strerror(errno));
     self = xcalloc(1, sizeof(*self));
-    if ((err = open_one(&self->truth, dir, "truth.csv", truth_cols,
-                        sizeof(truth_cols) / sizeof(truth_cols[0]))))
+    if ((err = csv_open_in(&self->truth, dir, "truth.csv", truth_cols,
+                           sizeof(truth_cols) / sizeof(truth_cols[0]),
+                           CSV_STREAM)))
         goto fail;
-    if ((err = open_one(&self->server, dir, "server.csv", server_cols,
-                        sizeof(server_cols) / sizeof(server_cols[0]))))
+    if ((err = csv_open_in(&self->server, dir, "server.csv", server_cols,
+                           sizeof(server_cols) / sizeof(server_cols[0]),
+                           CSV_STREAM)))
         goto fail;
     both[0] = self->truth;
     both[1] = self->server;

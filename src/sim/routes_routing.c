@@ -106,7 +106,13 @@ void route_utilization_delete(struct sim_req *req)
     sim_reply_json(req, 204, NULL);
 }
 
-void route_skills_list(struct sim_req *req)
+/*
+ * GET of a named org-wide listing (skills, queues): optional id filter
+ * (comma-joined or repeated) and name prefix filter (a trailing '*' is
+ * allowed), then paged.  @json_fn builds entity @i; there are @count.
+ */
+static void named_listing(struct sim_req *req, size_t count,
+                          cJSON *(*json_fn)(const struct sim_org *, size_t))
 {
     int64_t size, number, total = 0;
     const char *name = sim_req_query(req, "name");
@@ -119,21 +125,17 @@ void route_skills_list(struct sim_req *req)
         return;
     }
     entities = cJSON_CreateArray();
-    for (size_t s = 0; s < org_skill_count(req->org); s++) {
-        cJSON *o = org_skill_json(req->org, s);
-        const char *sid =
-            cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring;
-        const char *sname =
+    for (size_t i = 0; i < count; i++) {
+        cJSON *o = json_fn(req->org, i);
+        const char *id = cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring;
+        const char *oname =
             cJSON_GetObjectItemCaseSensitive(o, "name")->valuestring;
         int keep = !n_ids;
 
         for (size_t k = 0; k < n_ids; k++)
-            keep |= !strcmp(ids[k], sid);
-        /* The name filter is a prefix match; a trailing '*' is allowed. */
-        if (keep && name) {
-            size_t len = strcspn(name, "*");
-            keep = !strncasecmp(sname, name, len);
-        }
+            keep |= !strcmp(ids[k], id);
+        if (keep && name)
+            keep = !strncasecmp(oname, name, strcspn(name, "*"));
         if (keep && total >= (number - 1) * size && total < number * size)
             cJSON_AddItemToArray(entities, o);
         else
@@ -142,6 +144,11 @@ void route_skills_list(struct sim_req *req)
     }
     free(ids);
     sim_reply_json(req, 200, sim_listing(req, entities, size, number, total));
+}
+
+void route_skills_list(struct sim_req *req)
+{
+    named_listing(req, org_skill_count(req->org), org_skill_json);
 }
 
 /*
@@ -247,37 +254,7 @@ void route_user_skills_put_bulk(struct sim_req *req)
 
 void route_queues_list(struct sim_req *req)
 {
-    int64_t size, number, total = 0;
-    const char *name = sim_req_query(req, "name");
-    char **ids;
-    size_t n_ids = sim_req_query_list(req, "id", &ids);
-    cJSON *entities;
-
-    if (sim_req_paging(req, 25, 500, &size, &number)) {
-        free(ids);
-        return;
-    }
-    entities = cJSON_CreateArray();
-    for (size_t q = 0; q < org_queue_count(req->org); q++) {
-        cJSON *o = org_queue_json(req->org, q);
-        const char *qid =
-            cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring;
-        const char *qname =
-            cJSON_GetObjectItemCaseSensitive(o, "name")->valuestring;
-        int keep = !n_ids;
-
-        for (size_t k = 0; k < n_ids; k++)
-            keep |= !strcmp(ids[k], qid);
-        if (keep && name)
-            keep = !strncasecmp(qname, name, strcspn(name, "*"));
-        if (keep && total >= (number - 1) * size && total < number * size)
-            cJSON_AddItemToArray(entities, o);
-        else
-            cJSON_Delete(o);
-        total += keep;
-    }
-    free(ids);
-    sim_reply_json(req, 200, sim_listing(req, entities, size, number, total));
+    named_listing(req, org_queue_count(req->org), org_queue_json);
 }
 
 static long route_queue(struct sim_req *req)
