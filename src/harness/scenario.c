@@ -23,7 +23,9 @@ const char *const scn_backoff_names[] = {"none", "fixed", "exponential", NULL};
 const char *const scn_jitter_names[] = {"none", "full", "equal", "decorrelated",
                                         NULL};
 static const char *const observe_mode_names[] = {"bulk", "agent", NULL};
-static const char *const via_names[] = {"poll", "stream", NULL};
+/* "stream" (the notifications WebSocket) is not built yet: refusing it is
+ * better than silently polling when a scenario asks for it. */
+static const char *const via_names[] = {"poll", NULL};
 
 void scenario_defaults(struct scenario *self)
 {

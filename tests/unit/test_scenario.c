@@ -174,6 +174,9 @@ static void malformed_scenarios_name_file_and_path(void **state)
          "x.json: observe.versions.jitter: expected a number from 0 to 1"},
         {"{\"observe\":{\"presence\":{\"via\":\"carrier-pigeon\"}}}",
          "x.json: observe.presence.via: unknown value"},
+        {"{\"observe\":{\"presence\":{\"via\":\"stream\"}}}",
+         "x.json: observe.presence.via: unknown value \"stream\" (expected "
+         "one of: poll)"},
         {"{\"observe\":{\"version\":{}}}",
          "x.json: observe.version: unknown key"},
         {"{\"budget\":{\"per_minute\":0}}",
