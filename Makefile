@@ -157,12 +157,21 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/racetrace
 	rm -rf $(DESTDIR)$(PREFIX)/share/racetrace
 
+# The observer benchmark program: the harness against the embedded
+# simulator, linked like a test program but without cmocka.
+BENCH_OBSERVER := $(BUILD)/bench/bench_observer
+
+$(BENCH_OBSERVER): bench/bench_observer.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(LIBA) \
+	  $(LDFLAGS) $(LDLIBS)
+
 bench: deps
 	@sh tools/deps.sh wrk nginx-light
-	@$(MAKE) --no-print-directory all
-	@sh bench/run.sh
+	@$(MAKE) --no-print-directory all $(BENCH_OBSERVER)
+	@BENCH_OBSERVER=$(BENCH_OBSERVER) sh bench/run.sh
 
 clean:
 	rm -rf build racetrace
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(BENCH_OBSERVER).d
