@@ -341,6 +341,36 @@ static void note_tail(struct runload *run, const struct csvr *r)
         run->truncated_files++;
 }
 
+#define ROW_COLS_MAX 32
+
+typedef enum rt_err (*row_fn)(struct runload *run, struct csvr *r,
+                              const size_t *c, void *ctx);
+
+/* Read every row of "<dir>/<name>" through @fn, with the columns @names
+ * looked up once; a truncated last row is counted, not read. */
+static enum rt_err load_rows(struct runload *run, const char *dir,
+                             const char *name, const char *const *names,
+                             size_t n, row_fn fn, void *ctx)
+{
+    size_t c[ROW_COLS_MAX];
+    struct csvr *r = NULL;
+    enum rt_err err;
+    int has;
+
+    if (n > ROW_COLS_MAX)
+        return rt_fail(RT_EINVAL, "'%s': too many columns to read", name);
+    if ((err = open_in(&r, dir, name)) || (err = columns(r, names, c, n)))
+        goto out;
+    while (!(err = csvr_next(r, &has)) && has)
+        if ((err = fn(run, r, c, ctx)))
+            goto out;
+    if (!err)
+        note_tail(run, r);
+out:
+    csvr_close(r);
+    return err;
+}
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- observations.csv ------------------------------------------------- */
@@ -369,8 +399,9 @@ static const char *const obs_cols[] = {"agent",
                                        "hidden"};
 
 static enum rt_err obs_row(struct runload *run, struct csvr *r, const size_t *c,
-                           int *warned)
+                           void *ctx)
 {
+    int *warned = ctx;
     struct runload_priv *p = run->priv;
     struct runload_obs o;
     struct runload_agent *a;
@@ -443,22 +474,10 @@ static enum rt_err obs_row(struct runload *run, struct csvr *r, const size_t *c,
 
 static enum rt_err load_observations(struct runload *run, const char *dir)
 {
-    size_t c[NCOLS(obs_cols)];
-    struct csvr *r = NULL;
-    enum rt_err err;
-    int has, warned = 0;
+    int warned = 0;
 
-    if ((err = open_in(&r, dir, "observations.csv")) ||
-        (err = columns(r, obs_cols, c, NCOLS(obs_cols))))
-        goto out;
-    while (!(err = csvr_next(r, &has)) && has)
-        if ((err = obs_row(run, r, c, &warned)))
-            goto out;
-    if (!err)
-        note_tail(run, r);
-out:
-    csvr_close(r);
-    return err;
+    return load_rows(run, dir, "observations.csv", obs_cols, NCOLS(obs_cols),
+                     obs_row, &warned);
 }
 
 /* ---- operations.csv --------------------------------------------------- */
@@ -502,8 +521,10 @@ static const char *const op_cols[] = {"op_id",
                                       "last_correlation_id",
                                       "intent"};
 
-static enum rt_err op_row(struct runload *run, struct csvr *r, const size_t *c)
+static enum rt_err op_row(struct runload *run, struct csvr *r, const size_t *c,
+                          void *ctx)
 {
+    (void)ctx;
     struct runload_priv *p = run->priv;
     struct runload_op o;
     enum rt_err err;
@@ -548,23 +569,11 @@ static int op_cmp(const void *a, const void *b)
 
 static enum rt_err load_operations(struct runload *run, const char *dir)
 {
-    size_t c[NCOLS(op_cols)];
-    struct csvr *r = NULL;
-    enum rt_err err;
-    int has;
+    enum rt_err err = load_rows(run, dir, "operations.csv", op_cols,
+                                NCOLS(op_cols), op_row, NULL);
 
-    if ((err = open_in(&r, dir, "operations.csv")) ||
-        (err = columns(r, op_cols, c, NCOLS(op_cols))))
-        goto out;
-    while (!(err = csvr_next(r, &has)) && has)
-        if ((err = op_row(run, r, c)))
-            goto out;
-    if (!err)
-        note_tail(run, r);
-    if (run->n_ops)
+    if (!err && run->n_ops)
         qsort(run->ops, run->n_ops, sizeof(*run->ops), op_cmp);
-out:
-    csvr_close(r);
     return err;
 }
 
@@ -736,8 +745,10 @@ static enum rt_err keep_conflict(struct runload *run, struct csvr *r,
     return RT_OK;
 }
 
-static enum rt_err req_row(struct runload *run, struct csvr *r, const size_t *c)
+static enum rt_err req_row(struct runload *run, struct csvr *r, const size_t *c,
+                           void *ctx)
 {
+    (void)ctx;
     struct runload_priv *p = run->priv;
     struct runload_requests *q = &run->requests;
     int64_t seq, status, send, recv, latency;
@@ -789,22 +800,8 @@ static enum rt_err req_row(struct runload *run, struct csvr *r, const size_t *c)
 
 static enum rt_err load_requests(struct runload *run, const char *dir)
 {
-    size_t c[NCOLS(req_cols)];
-    struct csvr *r = NULL;
-    enum rt_err err;
-    int has;
-
-    if ((err = open_in(&r, dir, "requests.csv")) ||
-        (err = columns(r, req_cols, c, NCOLS(req_cols))))
-        goto out;
-    while (!(err = csvr_next(r, &has)) && has)
-        if ((err = req_row(run, r, c)))
-            goto out;
-    if (!err)
-        note_tail(run, r);
-out:
-    csvr_close(r);
-    return err;
+    return load_rows(run, dir, "requests.csv", req_cols, NCOLS(req_cols),
+                     req_row, NULL);
 }
 
 /* ---- run.json --------------------------------------------------------- */
