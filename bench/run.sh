@@ -59,6 +59,11 @@ cleanup() {
     for p in $WRK_PID $SIM_PIDS $NGINX_PID; do
         wait "$p" 2>/dev/null || true
     done
+    # Forget them, so a second call (the EXIT trap after an explicit one)
+    # cannot signal a recycled pid.
+    WRK_PID=""
+    SIM_PIDS=""
+    NGINX_PID=""
     rm -rf "$TMP"
 }
 trap cleanup EXIT
