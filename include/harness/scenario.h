@@ -141,6 +141,10 @@ enum rt_err scenario_load(struct scenario *self, struct jread *jr,
 enum rt_err scenario_from_json(struct scenario *self, struct jread *jr,
                                const cJSON *root);
 
+/* When the last replay round starts, from the run's start (a relative
+ * replay.at; repeat.times rounds repeat.every apart). */
+int64_t scenario_last_round_ns(const struct scenario *self);
+
 /* Every key with its value after defaults.  Caller frees. */
 cJSON *scenario_resolved_json(const struct scenario *self);
 

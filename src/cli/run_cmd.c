@@ -172,9 +172,7 @@ static int apply_overrides(struct scenario *scn, const struct run_flags *f)
     }
     /* The overridden duration must still hold the replay. */
     if (scn->replay.enabled && !scn->replay.at_absolute) {
-        int64_t last =
-            scn->replay.at_ns + (int64_t)(scn->replay.repeat_times - 1) *
-                                    scn->replay.repeat_every_ns;
+        int64_t last = scenario_last_round_ns(scn);
         if (last >= scn->duration_ns) {
             char a[32], b[32];
             log_error("--duration %s ends the run before the last replay "

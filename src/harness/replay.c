@@ -116,6 +116,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -322,23 +323,13 @@ double replay_toggle_proficiency(double proficiency)
     return out;
 }
 
-/* @version as a JSON number printed exactly: cJSON prints doubles past
- * 2^31 with 15 significant digits, which would round a large version. */
-static cJSON *version_json(int64_t version)
-{
-    char text[24];
-
-    snprintf(text, sizeof(text), "%lld", (long long)version);
-    return cJSON_CreateRaw(text);
-}
-
 cJSON *replay_template_body(const cJSON *tmpl, int64_t version, const char *id)
 {
     const cJSON *c;
     cJSON *out;
 
     if (cJSON_IsString(tmpl) && !strcmp(tmpl->valuestring, "{version}"))
-        return version_json(version);
+        return json_int64(version);
     if (cJSON_IsString(tmpl) && !strcmp(tmpl->valuestring, "{id}"))
         return cJSON_CreateString(id);
     if (!cJSON_IsArray(tmpl) && !cJSON_IsObject(tmpl))
@@ -1021,7 +1012,7 @@ static int build_write(struct replayer *rep, struct op *op, const char **method,
         snprintf(route, route_cap, "%s", ROUTE_USER);
         snprintf(path, path_cap, "/api/v2/users/%s", id);
         o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "version", version_json(op->base.version));
+        cJSON_AddItemToObject(o, "version", json_int64(op->base.version));
         cJSON_AddStringToObject(o, "department", want->text);
         op_set_intent(op, "department=%s", want->text);
         break;

@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/units.h"
 #include "base/xalloc.h"
@@ -263,15 +264,6 @@ static int64_t plan_budget(struct harness *h, int64_t per_minute)
 /* ------------------------------------------------------------------ */
 /* run.json                                                            */
 
-/* cJSON numbers are doubles; nanosecond times need all 19 digits. */
-static void add_i64(cJSON *o, const char *key, int64_t v)
-{
-    char text[24];
-
-    snprintf(text, sizeof(text), "%lld", (long long)v);
-    cJSON_AddRawToObject(o, key, text);
-}
-
 static enum rt_err write_run_json(struct harness *h, const struct run_target *t,
                                   const char *run_dir, int64_t end_wall_ns,
                                   int interrupted, int64_t interval_ns,
@@ -297,10 +289,10 @@ static enum rt_err write_run_json(struct harness *h, const struct run_target *t,
     cJSON_AddBoolToObject(m, "simulator", t->is_sim);
     cJSON_AddStringToObject(
         m, "auth", t->access_token ? "access_token" : "client_credentials");
-    add_i64(o, "start_wall_ns", h->start_wall_ns);
+    cJSON_AddItemToObject(o, "start_wall_ns", json_int64(h->start_wall_ns));
     cJSON_AddStringToObject(
         o, "start", iso8601_format_ms(h->start_wall_ns, iso, sizeof(iso)));
-    add_i64(o, "end_wall_ns", end_wall_ns);
+    cJSON_AddItemToObject(o, "end_wall_ns", json_int64(end_wall_ns));
     cJSON_AddStringToObject(o, "end",
                             iso8601_format_ms(end_wall_ns, iso, sizeof(iso)));
     cJSON_AddBoolToObject(o, "interrupted", interrupted);

@@ -411,15 +411,19 @@ static enum rt_err parse_thresholds(struct scenario *self, struct jread *jr,
                : RT_OK;
 }
 
+int64_t scenario_last_round_ns(const struct scenario *self)
+{
+    return self->replay.at_ns + (int64_t)(self->replay.repeat_times - 1) *
+                                    self->replay.repeat_every_ns;
+}
+
 /* Checks that involve several keys, after every key is read. */
 static enum rt_err cross_check(struct scenario *self, struct jread *jr)
 {
     char a[32], b[32];
 
     if (self->replay.enabled && !self->replay.at_absolute) {
-        int64_t last =
-            self->replay.at_ns + (int64_t)(self->replay.repeat_times - 1) *
-                                     self->replay.repeat_every_ns;
+        int64_t last = scenario_last_round_ns(self);
         if (self->replay.at_ns >= self->duration_ns)
             return jread_fail(
                 jr, "replay.at", "%s is not before the end of the run (%s)",
