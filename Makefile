@@ -9,10 +9,11 @@ DESTDIR ?=
 SANITIZE ?=
 FUZZ_SECONDS ?= 20
 
-PKGS    := libcurl libcjson libmicrohttpd
-TESTPKG := cmocka
+PKGS    := libcurl libcjson libmicrohttpd libcrypto zlib
+TESTPKG := cmocka libpng
 DEBS    := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
-           libmicrohttpd-dev libcmocka-dev gnuplot-nox
+           libmicrohttpd-dev libcmocka-dev libpng-dev libssl-dev zlib1g-dev gnuplot-nox \
+           chromium
 
 comma := ,
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -166,10 +167,21 @@ $(BENCH_OBSERVER): bench/bench_observer.c $(LIBA)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(LIBA) \
 	  $(LDFLAGS) $(LDLIBS)
 
+# The synthetic run directory generator for the analysis benchmark.
+GEN_HISTORY := $(BUILD)/bench/gen_history
+
+$(GEN_HISTORY): bench/gen_history.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(LIBA) \
+	  $(LDFLAGS) $(LDLIBS)
+
+-include $(GEN_HISTORY).d
+
 bench: deps
 	@sh tools/deps.sh wrk nginx-light
-	@$(MAKE) --no-print-directory all $(BENCH_OBSERVER)
+	@$(MAKE) --no-print-directory all $(BENCH_OBSERVER) $(GEN_HISTORY)
 	@BENCH_OBSERVER=$(BENCH_OBSERVER) sh bench/run.sh
+	@GEN_HISTORY=$(GEN_HISTORY) sh bench/analyze.sh
 
 clean:
 	rm -rf build racetrace

@@ -14,7 +14,9 @@
 static const char usage[] =
     "usage: racetrace <command> [<args>]\n"
     "\n"
-    "    run        record a scenario against the simulator or an org\n"
+    "    run        record a scenario against the simulator or an org,\n"
+    "               then analyse it\n"
+    "    analyze    diagnose a recorded run again from its directory\n"
     "    sim        serve a simulated Genesys Cloud org on 127.0.0.1\n"
     "    check      validate a scenario and print it resolved\n"
     "    version    print the version\n"
@@ -47,6 +49,8 @@ int main(int argc, char **argv)
         rc = cmd_sim(argc - 1, argv + 1);
     } else if (!strcmp(cmd, "run")) {
         rc = cmd_run(argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "analyze") || !strcmp(cmd, "analyse")) {
+        rc = cmd_analyze(argc - 1, argv + 1);
     } else if (!strcmp(cmd, "check")) {
         rc = cmd_check(argc - 1, argv + 1);
     } else {

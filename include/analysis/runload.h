@@ -166,6 +166,12 @@ struct runload_count {
 
 #define RUNLOAD_STATUS_MAX 1000 /* statuses are 0 (no response) to 999 */
 
+/* Requests sent in one second of the run, by classified kind: ok (2xx),
+ * conflict (a version conflict), throttled (429), error (anything else). */
+struct runload_second {
+    uint32_t ok, conflict, throttled, error;
+};
+
 /* What requests.csv holds, in aggregate. */
 struct runload_requests {
     uint64_t rows;
@@ -181,6 +187,16 @@ struct runload_requests {
      * request had status s. */
     struct runload_hist latency;
     struct runload_hist *latency_by_status[RUNLOAD_STATUS_MAX];
+    /* per_second[i]: requests sent in [first_send + i s, first_send +
+     * (i + 1) s); memory grows with the run's length, not its requests. */
+    struct runload_second *per_second;
+    size_t n_seconds;
+    int64_t per_second_base_ns; /* second 0 starts here (first row's send) */
+    /* Requests sent after a 429 had been received and before its
+     * Retry-After had passed (rows in file order, which is completion
+     * order, so every earlier 429 is known when a row is read). */
+    uint64_t retry_after_ignored;
+    uint64_t throttled_with_retry_after; /* 429s that carried Retry-After */
 };
 
 struct runload_priv;

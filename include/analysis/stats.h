@@ -179,6 +179,21 @@ struct stats_assoc_params {
     int64_t window_ns;     /* lag window W >= 0 */
     uint32_t permutations; /* K >= 1 null draws; 999 gives p down to 0.001 */
     uint64_t seed;
+    /*
+     * Sequential stop (Besag & Clifford 1991): 0 draws all K; h > 0 stops
+     * after the first draw at which both null statistics have reached the
+     * observed ones h times.  Such a result cannot be significant at any
+     * level below h / K, and a weak signal costs about h / p draws instead
+     * of K.  The p-values and null means then use the draws made, reported
+     * in stats_assoc.permutations.
+     */
+    uint32_t stop_after;
+    /*
+     * Threads sharing the null draws (0 or 1: the calling thread only).
+     * The offsets are drawn in the serial order before the work is shared,
+     * so the result is bit-identical for any number of threads.
+     */
+    uint32_t threads;
 };
 
 /*
@@ -217,7 +232,7 @@ struct stats_assoc {
      */
     double p_coverage;
     double p_hit_rate;
-    uint32_t permutations;
+    uint32_t permutations; /* draws made: K, or fewer after a stop */
     /*
      * Lag b - t from each covered bump to its nearest preceding transition
      * (0 <= lag <= W), in agent order and, within an agent, bump order.

@@ -23,6 +23,16 @@
 void redact_add(const char *secret);
 void redact_add_n(const char *secret, size_t len);
 
+/*
+ * Copies of every registered secret, as NUL-terminated strings in a
+ * NULL-terminated array, for a last check of files before they leave the
+ * machine (the evidence bundle refuses a file containing one).  *out is
+ * the caller's, freed with redact_list_free(); the count is returned.
+ * Thread-safe.
+ */
+size_t redact_list(char ***out);
+void redact_list_free(char **list); /* wipes the copies; NULL-safe */
+
 /* Forget every secret (wiping the copies) and free the registry.  For the
  * end of the process and for tests.  Thread-safe. */
 void redact_clear(void);

@@ -16,5 +16,6 @@ enum cli_exit {
 int cmd_sim(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 #endif

@@ -1,11 +1,11 @@
 /*
  * The replayer (DESIGN.md §6): the scenario's operation over every agent of
- * the run, once per strategy, per round, through a pool of worker threads
- * with pacing.  Every logical operation gets an id, every HTTP exchange it
- * makes carries that id (requests.csv), and every operation that started
- * ends as one row of operations.csv.  The full semantics (rounds, phases,
- * outcomes, what "wasted" means, what a stop does) are in the comment at
- * the top of src/harness/replay.c and in notes/replay.md.
+ * the run, replay.per_agent times per strategy, per round, through a pool
+ * of worker threads with pacing.  Every logical operation gets an id, every
+ * HTTP exchange it makes carries that id (requests.csv), and every operation
+ * that started ends as one row of operations.csv.  The full semantics (rounds,
+ * phases, outcomes, what "wasted" means, what a stop does) are in the comment
+ * at the top of src/harness/replay.c and in notes/replay.md.
  *
  * The pure helpers below (backoff, Retry-After, value toggles, template
  * bodies) are exposed so they can be tested without a server.
@@ -35,11 +35,12 @@ struct replayer;
  * Schedule the replay of h->scn over h->agent_ids (h->n_agents of them):
  * create the worker sessions (role "replay") and start the coordinator
  * thread, which waits for each round's time.  Sets
- * h->counters.updates_total to agents x rounds x strategies.  Fails with
- * RT_EINVAL (one line logged) when the replay cannot run: no agents, an
- * absolute replay.at already in the past, the blind strategy with a
- * versioned operation, a template without a body.  @h must outlive the
- * replayer; caller ends it with replay_join().  Call from one thread.
+ * h->counters.updates_total to agents x rounds x strategies x
+ * replay.per_agent.  Fails with RT_EINVAL (one line logged) when the
+ * replay cannot run: no agents, an absolute replay.at already in the past,
+ * the blind strategy with a versioned operation, a template without a
+ * body.  @h must outlive the replayer; caller ends it with replay_join().
+ * Call from one thread.
  */
 enum rt_err replay_start(struct replayer **out, struct harness *h);
 
@@ -56,9 +57,10 @@ int replay_done(struct replayer *self);
 
 /*
  * Requests the replay is expected to make when no write conflicts: reads
- * plus writes per operation, times agents, rounds and strategies, plus one
- * discovery read per agent when the blind strategy is used.  A pure
- * estimate for the budget check at start.  Thread-safe.
+ * plus writes per operation, times agents, rounds, strategies and
+ * replay.per_agent, plus one discovery read per agent when the blind
+ * strategy is used.  A pure estimate for the budget check at start.
+ * Thread-safe.
  */
 double replay_demand_requests(const struct scenario *scn, size_t n_agents);
 

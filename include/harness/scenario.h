@@ -23,6 +23,7 @@
 #define SCN_TARGET_MAX 512
 #define SCN_STRATEGIES_MAX 4
 #define SCN_IDS_MAX 10000
+#define SCN_PER_AGENT_MAX 4
 
 enum scn_observe_mode { SCN_OBSERVE_BULK, SCN_OBSERVE_AGENT };
 enum scn_presence_via { SCN_VIA_POLL, SCN_VIA_STREAM };
@@ -112,6 +113,9 @@ struct scenario {
         size_t n_strategies;
         struct scn_retry retry;
         int workers;
+        /* Updates of each agent per strategy pass (1..SCN_PER_AGENT_MAX),
+         * each its own operation: the job that writes an agent twice. */
+        int per_agent;
         int64_t pace_ns;
         int64_t repeat_every_ns;
         int repeat_times;

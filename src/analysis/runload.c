@@ -29,6 +29,8 @@
 /* A version that moves by more than this between two samples is taken
  * for corrupt data: the bumps it stands for are materialized one by one. */
 #define RUNLOAD_JUMP_MAX INT64_C(1000000)
+/* Runs longer than this (in seconds) are taken for corrupt times. */
+#define RUNLOAD_SECONDS_MAX (31 * 86400)
 
 /* ---- Arena ------------------------------------------------------------ */
 
@@ -235,6 +237,9 @@ struct runload_priv {
     size_t *obs_cap, *writes_cap; /* per agent, while loading */
     size_t kinds_cap, roles_cap;
     size_t kind_last, role_last; /* count cache: the last match */
+    size_t seconds_cap;
+    /* The latest Retry-After window seen: [from, until). */
+    int64_t backoff_from_ns, backoff_until_ns;
 };
 
 static const char *intern(struct runload *run, const char *s, size_t len)
@@ -612,6 +617,7 @@ enum {
     Q_KIND,
     Q_CORRELATION,
     Q_VERSION_SENT,
+    Q_RETRY_AFTER,
 };
 static const char *const req_cols[] = {"seq",
                                        "role",
@@ -627,7 +633,8 @@ static const char *const req_cols[] = {"seq",
                                        "error_code",
                                        "kind",
                                        "correlation_id",
-                                       "version_sent"};
+                                       "version_sent",
+                                       "retry_after_s"};
 
 /* Count one row with value @s of a small column (kinds, roles): a few
  * distinct values, so a linear search that tries the last match first. */
@@ -745,6 +752,69 @@ static enum rt_err keep_conflict(struct runload *run, struct csvr *r,
     return RT_OK;
 }
 
+/* Per-second outcome counts, and requests sent inside a Retry-After
+ * window.  Seconds count from the first row's send time; a row sent
+ * earlier than that (rows are in completion order) lands in second 0. */
+static enum rt_err count_second(struct runload *run, struct csvr *r,
+                                const size_t *c, const char *kind,
+                                int64_t status, int64_t send, int64_t recv)
+{
+    struct runload_priv *p = run->priv;
+    struct runload_requests *q = &run->requests;
+    struct runload_second *sec;
+    int64_t retry_after, base;
+    size_t i;
+    enum rt_err err;
+
+    if (q->rows == 1)
+        q->per_second_base_ns = send;
+    base = q->per_second_base_ns;
+    i = send > base ? (size_t)((send - base) / INT64_C(1000000000)) : 0;
+    if (i >= RUNLOAD_SECONDS_MAX)
+        return csvr_fail(r,
+                         "send time is more than %d days after the "
+                         "first request",
+                         RUNLOAD_SECONDS_MAX / 86400);
+    if (i >= p->seconds_cap) {
+        size_t cap = p->seconds_cap ? p->seconds_cap : 64;
+        while (cap <= i)
+            cap *= 2;
+        q->per_second =
+            xreallocarray(q->per_second, cap, sizeof(*q->per_second));
+        memset(q->per_second + p->seconds_cap, 0,
+               (cap - p->seconds_cap) * sizeof(*q->per_second));
+        p->seconds_cap = cap;
+    }
+    if (i + 1 > q->n_seconds)
+        q->n_seconds = i + 1;
+    sec = &q->per_second[i];
+    if (!strcmp(kind, "ok"))
+        sec->ok++;
+    else if (!strcmp(kind, "conflict"))
+        sec->conflict++;
+    else if (status == 429)
+        sec->throttled++;
+    else
+        sec->error++;
+
+    if (send > p->backoff_from_ns && send < p->backoff_until_ns)
+        q->retry_after_ignored++;
+    if (status == 429) {
+        if ((err = csvr_i64(r, c[Q_RETRY_AFTER], -1, &retry_after)))
+            return err;
+        if (retry_after >= 0 &&
+            retry_after <= INT64_MAX / INT64_C(1000000000) - recv) {
+            int64_t until = recv + retry_after * INT64_C(1000000000);
+            q->throttled_with_retry_after++;
+            if (until > p->backoff_until_ns) {
+                p->backoff_from_ns = recv;
+                p->backoff_until_ns = until;
+            }
+        }
+    }
+    return RT_OK;
+}
+
 static enum rt_err req_row(struct runload *run, struct csvr *r, const size_t *c,
                            void *ctx)
 {
@@ -788,6 +858,8 @@ static enum rt_err req_row(struct runload *run, struct csvr *r, const size_t *c,
             xcalloc(1, sizeof(*q->latency_by_status[status]));
     hist_add(q->latency_by_status[status], latency);
 
+    if ((err = count_second(run, r, c, kind, status, send, recv)))
+        return err;
     if (!strcmp(kind, "conflict") &&
         (err = keep_conflict(run, r, c, seq, status, send, recv)))
         return err;
@@ -996,6 +1068,7 @@ void runload_free(struct runload *self)
     free(self->requests.by_kind);
     free(self->requests.by_role);
     free(self->requests.latency.counts);
+    free(self->requests.per_second);
     for (size_t s = 0; s < RUNLOAD_STATUS_MAX; s++) {
         if (self->requests.latency_by_status[s]) {
             free(self->requests.latency_by_status[s]->counts);

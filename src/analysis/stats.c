@@ -8,6 +8,8 @@
 #include "analysis/stats.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -487,6 +489,69 @@ static double lift(double observed, double expected)
     return observed > 0.0 ? INFINITY : 1.0;
 }
 
+/* Null draws are made in blocks; a block's permutations are shared among
+ * threads, each writing its own slots, and summed in order afterwards. */
+#define PERM_BLOCK 64u
+#define PERM_THREADS_MAX 16u
+
+struct perm_job {
+    const struct stats_agent_events *agents;
+    size_t n_agents, n_active, max_trans;
+    int64_t t0, len, w;
+    int64_t *u; /* [permutation in block][active agent] */
+    uint32_t n;
+    atomic_uint next;
+    size_t cov[PERM_BLOCK], hit[PERM_BLOCK];
+};
+
+static void *perm_worker(void *arg)
+{
+    struct perm_job *job = arg;
+    int64_t *scratch = xreallocarray(NULL, job->max_trans ? job->max_trans : 1,
+                                     sizeof *scratch);
+    unsigned k;
+
+    while ((k = atomic_fetch_add(&job->next, 1)) < job->n) {
+        struct sweep_counts null = {0, 0};
+        const int64_t *u = job->u + (size_t)k * job->n_active;
+        size_t i = 0;
+
+        for (size_t a = 0; a < job->n_agents; a++) {
+            const struct stats_agent_events *ev = &job->agents[a];
+            if (ev->n_transitions == 0 || ev->n_bumps == 0)
+                continue;
+            rotate_times(ev->transitions_ns, ev->n_transitions, job->t0,
+                         job->len, u[i++], scratch);
+            sweep_agent(scratch, ev->n_transitions, ev->bumps_ns, ev->n_bumps,
+                        job->w, &null, NULL, NULL);
+        }
+        job->cov[k] = null.covered;
+        job->hit[k] = null.hits;
+    }
+    free(scratch);
+    return NULL;
+}
+
+/* One block on up to @threads threads (this one included). */
+static void run_perm_block(struct perm_job *job, uint32_t threads)
+{
+    pthread_t tid[PERM_THREADS_MAX];
+    uint32_t started = 0;
+
+    if (threads > PERM_THREADS_MAX)
+        threads = PERM_THREADS_MAX;
+    if (threads > job->n)
+        threads = job->n;
+    for (uint32_t i = 1; i < threads; i++) {
+        if (pthread_create(&tid[started], NULL, perm_worker, job))
+            break; /* fewer threads: the work still gets done */
+        started++;
+    }
+    perm_worker(job);
+    for (uint32_t i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+}
+
 enum rt_err stats_assoc_test(const struct stats_agent_events *agents,
                              size_t n_agents,
                              const struct stats_assoc_params *params,
@@ -500,7 +565,11 @@ enum rt_err stats_assoc_test(const struct stats_agent_events *agents,
     size_t total_bumps = 0, total_trans = 0, max_trans = 0;
     uint64_t null_covered_sum = 0, null_hits_sum = 0;
     uint64_t covered_ge = 0, hits_ge = 0;
-    int64_t len, *scratch = NULL;
+    uint32_t done = 0;
+    int stopped = 0;
+    size_t n_active = 0;
+    struct perm_job job;
+    int64_t len;
     double *lag_values = NULL;
     struct rng rng;
 
@@ -538,30 +607,45 @@ enum rt_err stats_assoc_test(const struct stats_agent_events *agents,
      * null counts are compared as integers, so "null >= observed" has no
      * rounding.
      */
-    if (max_trans > 0)
-        scratch = xreallocarray(NULL, max_trans, sizeof *scratch);
+    for (size_t a = 0; a < n_agents; a++)
+        n_active += agents[a].n_transitions > 0 && agents[a].n_bumps > 0;
+    job.agents = agents;
+    job.n_agents = n_agents;
+    job.t0 = t0;
+    job.len = len;
+    job.w = w;
+    job.max_trans = max_trans;
+    job.n_active = n_active;
+    job.u = xreallocarray(NULL, (size_t)PERM_BLOCK * (n_active ? n_active : 1),
+                          sizeof *job.u);
     rng_seed(&rng, params->seed, STATS_ASSOC_RNG_STREAM);
-    for (uint32_t k = 0; k < perms; k++) {
-        struct sweep_counts null = {0, 0};
+    for (uint32_t k0 = 0; k0 < perms && !stopped; k0 += PERM_BLOCK) {
+        uint32_t n = perms - k0 < PERM_BLOCK ? perms - k0 : PERM_BLOCK;
 
-        for (size_t a = 0; a < n_agents; a++) {
-            const struct stats_agent_events *ev = &agents[a];
-            int64_t u;
-
-            if (ev->n_transitions == 0 || ev->n_bumps == 0)
-                continue;
-            u = (int64_t)rng_below(&rng, (uint64_t)len);
-            rotate_times(ev->transitions_ns, ev->n_transitions, t0, len, u,
-                         scratch);
-            sweep_agent(scratch, ev->n_transitions, ev->bumps_ns, ev->n_bumps,
-                        w, &null, NULL, NULL);
+        /* The draws in the serial order: permutation by permutation,
+         * agent by agent, so the result does not depend on the threads. */
+        for (size_t i = 0; i < (size_t)n * n_active; i++)
+            job.u[i] = (int64_t)rng_below(&rng, (uint64_t)len);
+        job.n = n;
+        atomic_store(&job.next, 0);
+        run_perm_block(&job, params->threads);
+        for (uint32_t k = 0; k < n; k++) {
+            null_covered_sum += job.cov[k];
+            null_hits_sum += job.hit[k];
+            covered_ge += job.cov[k] >= obs.covered;
+            hits_ge += job.hit[k] >= obs.hits;
+            done++;
+            /* Besag & Clifford (1991): once both statistics were reached
+             * stop_after times, more draws cannot make either
+             * significant. */
+            if (params->stop_after && covered_ge >= params->stop_after &&
+                hits_ge >= params->stop_after) {
+                stopped = 1;
+                break;
+            }
         }
-        null_covered_sum += null.covered;
-        null_hits_sum += null.hits;
-        covered_ge += null.covered >= obs.covered;
-        hits_ge += null.hits >= obs.hits;
     }
-    free(scratch);
+    free(job.u);
 
     out->n_bumps = total_bumps;
     out->n_transitions = total_trans;
@@ -571,17 +655,17 @@ enum rt_err stats_assoc_test(const struct stats_agent_events *agents,
     out->hit_rate = ratio_or_zero(obs.hits, total_trans);
     /* Mean of K ratios with a common denominator = pooled sum / (K n). */
     out->null_coverage = total_bumps ? (double)null_covered_sum /
-                                           ((double)perms * (double)total_bumps)
+                                           ((double)done * (double)total_bumps)
                                      : 0.0;
     out->null_hit_rate = total_trans ? (double)null_hits_sum /
-                                           ((double)perms * (double)total_trans)
+                                           ((double)done * (double)total_trans)
                                      : 0.0;
     out->coverage_lift = lift(out->coverage, out->null_coverage);
     out->hit_rate_lift = lift(out->hit_rate, out->null_hit_rate);
     /* Phipson & Smyth (2010): the observed data is one of the K + 1. */
-    out->p_coverage = (1.0 + (double)covered_ge) / (1.0 + (double)perms);
-    out->p_hit_rate = (1.0 + (double)hits_ge) / (1.0 + (double)perms);
-    out->permutations = perms;
+    out->p_coverage = (1.0 + (double)covered_ge) / (1.0 + (double)done);
+    out->p_hit_rate = (1.0 + (double)hits_ge) / (1.0 + (double)done);
+    out->permutations = done;
 
     if (out->n_lags == 0) {
         free(out->lags_ns);

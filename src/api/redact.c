@@ -134,3 +134,32 @@ char *redact_line(char *out, size_t out_len, const char *in, size_t len)
     buf_release(&b);
     return out;
 }
+
+size_t redact_list(char ***out)
+{
+    size_t n;
+    char **list;
+
+    pthread_mutex_lock(&redact_lock);
+    n = n_secrets;
+    list = xcalloc(n + 1, sizeof(*list));
+    for (size_t i = 0; i < n; i++) {
+        list[i] = xmalloc(secrets[i].len + 1);
+        memcpy(list[i], secrets[i].text, secrets[i].len);
+        list[i][secrets[i].len] = '\0';
+    }
+    pthread_mutex_unlock(&redact_lock);
+    *out = list;
+    return n;
+}
+
+void redact_list_free(char **list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; list[i]; i++) {
+        explicit_bzero(list[i], strlen(list[i]));
+        free(list[i]);
+    }
+    free(list);
+}

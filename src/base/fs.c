@@ -29,3 +29,28 @@ enum rt_err fs_mkdir_p(const char *path)
         return rt_fail(RT_EIO, "cannot create '%s': %s", tmp, strerror(errno));
     return RT_OK;
 }
+
+enum rt_err fs_write_atomic(const char *path, const char *data, size_t len)
+{
+    char tmp[4200];
+    FILE *f;
+    int bad;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return rt_fail(RT_EINVAL, "path too long: '%s'", path);
+    f = fopen(tmp, "w");
+    if (!f)
+        return rt_fail(RT_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+    bad = fwrite(data, 1, len, f) != len;
+    if (fclose(f) || bad) {
+        remove(tmp);
+        return rt_fail(RT_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+    }
+    if (rename(tmp, path)) {
+        enum rt_err err =
+            rt_fail(RT_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
+        remove(tmp);
+        return err;
+    }
+    return RT_OK;
+}

@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
+#include "report/analyze.h"
 #include "sim/sim.h"
 
 static const char usage[] =
@@ -31,7 +32,9 @@ static const char usage[] =
     "                     [--agents <n>] [--allow-writes] [-q]\n"
     "\n"
     "Record a scenario: observe the agents' versions, presence and routing\n"
-    "status while replaying the scheduled update, into a run directory.\n"
+    "status while replaying the scheduled update, into a run directory;\n"
+    "then analyse it (see 'racetrace analyze --help') and print the path\n"
+    "of its report.\n"
     "\n"
     "    --target <t>      sim (the embedded simulator, default), a region\n"
     "                      (us_west_2 or usw2.pure.cloud) or a base URL\n"
@@ -236,6 +239,8 @@ int cmd_run(int argc, char **argv)
     struct run_target target;
     struct region_target rt;
     struct run_outcome outcome;
+    struct analyze_opts aopts;
+    struct analyze_result ares;
     struct sim *sim = NULL;
     char run_dir[1024];
     sigset_t set;
@@ -329,11 +334,21 @@ int cmd_run(int argc, char **argv)
         rc = CLI_FAILED;
         goto out;
     }
-    printf("%s\n", run_dir);
     if (!f.quiet)
-        log_info("recorded %lld requests and %lld operations%s in '%s'",
+        log_info("recorded %lld requests and %lld operations%s in '%s'; "
+                 "analysing",
                  (long long)outcome.requests, (long long)outcome.operations,
                  outcome.interrupted ? " (interrupted)" : "", run_dir);
+    memset(&aopts, 0, sizeof(aopts));
+    aopts.quiet = f.quiet;
+    if (analyze_run(run_dir, &aopts, &ares)) {
+        log_error("the run is recorded in '%s' but its analysis failed; "
+                  "after fixing the cause, run: racetrace analyze %s",
+                  run_dir, run_dir);
+        rc = CLI_FAILED;
+        goto out;
+    }
+    printf("%s/report.html\n", run_dir);
     rc = outcome.threshold_crossed ? CLI_THRESHOLD : CLI_OK;
 out:
     oauth_config_release(&env);

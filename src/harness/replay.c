@@ -6,9 +6,22 @@
  * the wall time at + r x every, converted to the monotonic clock once at
  * replay_start(); an absolute time already past at replay_start() is an
  * error.  Within a round each strategy of replay.strategies runs in order
- * over every agent, so there are agents x rounds x strategies operations.
- * A round whose passes overrun the next round's time makes that round
- * start late (one warning per replay).
+ * over every agent, replay.per_agent times, so there are agents x rounds x
+ * strategies x per_agent operations.  A round whose passes overrun the
+ * next round's time makes that round start late (one warning per replay).
+ *
+ * Updates per agent.  With replay.per_agent = K > 1 a strategy's pass is
+ * made of K parts, [every agent's update 1][every agent's update 2]...,
+ * the way a job applying two changes in two requests, or iterating an
+ * input that lists an agent twice, would go.  Part k starts when every
+ * item of part k-1 has finished, so two updates of one agent never run at
+ * once and the k-th one always starts after the (k-1)-th ended.  Each
+ * update is its own operation (own id, own row).  bulk-stale reads in all
+ * K parts before it writes in any, so the k-th write of an agent sends the
+ * version read before the job's own earlier writes: with a versioned
+ * operation every update after the first is a conflict the job caused
+ * itself.  The other strategies read (or, blind, remember) the state their
+ * own earlier update left, so they do not conflict with themselves.
  *
  * Workers.  replay.workers threads (never more than agents), each with
  * its own session (role "replay"), take agents from the current pass in
@@ -99,11 +112,11 @@
  * else what its last write gave (conflict, gave_up, unknown, error).
  * Operations that had not started are not recorded.
  *
- * Threads.  The coordinator runs the rounds and hands out passes; workers
- * take items under the replayer's lock.  Each agent's operation and its
- * remembered state are touched by one worker at a time (one item per
- * agent per pass; passes are separated by the lock), so they need no lock
- * of their own.
+ * Threads.  The coordinator runs the rounds and hands out passes (one per
+ * part); workers take items under the replayer's lock.  Each operation
+ * and each agent's remembered state are touched by one worker at a time
+ * (one item per agent per part; parts are separate passes, separated by
+ * the lock), so they need no lock of their own.
  */
 #include "harness/replay.h"
 
@@ -203,10 +216,14 @@ struct worker {
 struct replayer {
     struct harness *h;
     const struct scenario *scn;
-    size_t n;            /* agents */
-    struct op *ops;      /* one per agent, reset before each strategy */
+    size_t n;      /* agents */
+    int per_agent; /* updates of each agent per strategy pass (parts) */
+    size_t n_ops;  /* n x per_agent */
+    /* One per agent and part: ops[k x n + agent] is the agent's update
+     * k + 1; reset before each strategy. */
+    struct op *ops;
     struct known *known; /* one per agent */
-    size_t *items;       /* agents of the current pass */
+    size_t *items;       /* indices into ops of the current pass */
     struct worker *workers;
     int n_workers;
     pthread_t coordinator;
@@ -359,6 +376,7 @@ double replay_demand_requests(const struct scenario *scn, size_t n_agents)
     int reads = strategy_reads(scn->replay.operation), blind = 0;
     double per_round = 0;
     int times = scn->replay.repeat_times > 0 ? scn->replay.repeat_times : 1;
+    int per_agent = scn->replay.per_agent > 0 ? scn->replay.per_agent : 1;
 
     for (size_t i = 0; i < scn->replay.n_strategies; i++) {
         if (scn->replay.strategies[i] == SCN_STRATEGY_BLIND) {
@@ -368,7 +386,8 @@ double replay_demand_requests(const struct scenario *scn, size_t n_agents)
             per_round += reads + 1;
         }
     }
-    return per_round * (double)n_agents * times +
+    /* Discovery reads are per agent, not per update. */
+    return per_round * (double)n_agents * times * per_agent +
            (blind ? (double)reads * (double)n_agents : 0.0);
 }
 
@@ -1273,11 +1292,12 @@ static void op_blind(struct worker *w, struct op *op)
 /* ------------------------------------------------------------------ */
 /* Workers and passes                                                  */
 
-static void run_item(struct worker *w, enum phase phase, size_t agent,
+static void run_item(struct worker *w, enum phase phase, size_t item,
                      int64_t intended_wall_ns)
 {
     struct replayer *rep = w->rep;
-    struct op *op = &rep->ops[agent];
+    struct op *op = &rep->ops[item];
+    size_t agent = op->agent;
     int retry = op->strategy == SCN_STRATEGY_RETRY;
 
     op->intended_wall_ns = intended_wall_ns;
@@ -1326,7 +1346,7 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&rep->lock);
     for (;;) {
         enum phase phase;
-        size_t agent;
+        size_t item;
         int64_t slot, intended = 0;
 
         while (!rep->quit && rep->next_item >= rep->n_items)
@@ -1334,7 +1354,7 @@ static void *worker_main(void *arg)
         if (rep->quit)
             break;
         phase = rep->phase;
-        agent = rep->items[rep->next_item++];
+        item = rep->items[rep->next_item++];
         slot = clock_mono_ns();
         if (pace > 0) {
             if (slot < rep->next_slot_mono_ns)
@@ -1345,7 +1365,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&rep->lock);
         /* After a stop the remaining items drain without running. */
         if (!harness_wait_until(rep->h, slot))
-            run_item(w, phase, agent, intended);
+            run_item(w, phase, item, intended);
         pthread_mutex_lock(&rep->lock);
         if (++rep->done_items == rep->n_items)
             pthread_cond_signal(&rep->done_cond);
@@ -1377,7 +1397,7 @@ static void log_pass(struct replayer *rep, int round, enum scn_strategy s)
                                         "unknown"};
     size_t count[5] = {0};
 
-    for (size_t i = 0; i < rep->n; i++) {
+    for (size_t i = 0; i < rep->n_ops; i++) {
         const struct op *op = &rep->ops[i];
         if (!op->recorded)
             continue;
@@ -1391,41 +1411,56 @@ static void log_pass(struct replayer *rep, int round, enum scn_strategy s)
              count[0], count[1], count[2], count[3], count[4]);
 }
 
-/* One strategy over every agent.  Returns 1 when the run is stopping. */
-static int run_strategy(struct replayer *rep, int round, enum scn_strategy s)
+/* Put part @k's operations (every agent's update k + 1) in rep->items,
+ * only those still waiting for their write when @pending; the count. */
+static size_t part_items(struct replayer *rep, int k, int pending)
 {
     size_t n = 0;
 
     for (size_t i = 0; i < rep->n; i++) {
+        size_t j = (size_t)k * rep->n + i;
+        if (!pending || (rep->ops[j].id > 0 && !rep->ops[j].outcome))
+            rep->items[n++] = j;
+    }
+    return n;
+}
+
+/* One strategy over every agent, per_agent times.  Returns 1 when the run
+ * is stopping. */
+static int run_strategy(struct replayer *rep, int round, enum scn_strategy s)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < rep->n_ops; i++) {
         op_reset(&rep->ops[i]);
         rep->ops[i].round = round;
         rep->ops[i].strategy = s;
-        rep->items[i] = i;
     }
     switch (s) {
     case SCN_STRATEGY_BULK_STALE:
-        run_pass(rep, PHASE_READ, rep->n);
-        for (size_t i = 0; i < rep->n; i++)
-            if (rep->ops[i].id > 0 && !rep->ops[i].outcome)
-                rep->items[n++] = i;
-        run_pass(rep, PHASE_WRITE, n);
+        /* Every read of every part before any write. */
+        for (int k = 0; k < rep->per_agent; k++)
+            run_pass(rep, PHASE_READ, part_items(rep, k, 0));
+        for (int k = 0; k < rep->per_agent; k++)
+            run_pass(rep, PHASE_WRITE, part_items(rep, k, 1));
         break;
     case SCN_STRATEGY_BLIND:
+        /* Discovery uses part 0's operation of the agent as scratch. */
         for (size_t i = 0; i < rep->n; i++)
             if (!rep->known[i].last.valid)
                 rep->items[n++] = i;
         run_pass(rep, PHASE_DISCOVER, n);
-        for (size_t i = 0; i < rep->n; i++)
-            rep->items[i] = i;
-        run_pass(rep, PHASE_OP, rep->n);
+        for (int k = 0; k < rep->per_agent; k++)
+            run_pass(rep, PHASE_OP, part_items(rep, k, 0));
         break;
     case SCN_STRATEGY_READ_MODIFY_WRITE:
     case SCN_STRATEGY_RETRY:
-        run_pass(rep, PHASE_OP, rep->n);
+        for (int k = 0; k < rep->per_agent; k++)
+            run_pass(rep, PHASE_OP, part_items(rep, k, 0));
         break;
     }
     /* Operations a stop interrupted end as they stand. */
-    for (size_t i = 0; i < rep->n; i++) {
+    for (size_t i = 0; i < rep->n_ops; i++) {
         struct op *op = &rep->ops[i];
         if (op->id > 0 && !op->recorded) {
             if (!op->attempts)
@@ -1517,7 +1552,7 @@ static void replayer_free(struct replayer *self)
 {
     for (int i = 0; i < self->n_workers; i++)
         session_free(self->workers[i].s);
-    for (size_t i = 0; self->ops && i < self->n; i++) {
+    for (size_t i = 0; self->ops && i < self->n_ops; i++) {
         value_release(&self->ops[i].base);
         value_release(&self->ops[i].want);
         buf_release(&self->ops[i].versions);
@@ -1560,23 +1595,26 @@ enum rt_err replay_start(struct replayer **out, struct harness *h)
     self->h = h;
     self->scn = scn;
     self->n = h->n_agents;
+    self->per_agent = scn->replay.per_agent > 0 ? scn->replay.per_agent : 1;
+    self->n_ops = self->n * (size_t)self->per_agent;
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->work_cond, NULL);
     pthread_cond_init(&self->done_cond, NULL);
     atomic_init(&self->next_op_id, 1);
     atomic_init(&self->done, 0);
     self->wall_minus_mono_ns = clock_wall_ns() - clock_mono_ns();
-    self->ops = xcalloc(self->n, sizeof(*self->ops));
+    self->ops = xcalloc(self->n_ops, sizeof(*self->ops));
     self->known = xcalloc(self->n, sizeof(*self->known));
     self->items = xcalloc(self->n, sizeof(*self->items));
-    for (size_t i = 0; i < self->n; i++) {
-        self->ops[i].agent = i;
+    for (size_t i = 0; i < self->n_ops; i++) {
+        self->ops[i].agent = i % self->n;
         self->ops[i].base.version = -1;
         self->ops[i].want.version = -1;
         buf_init(&self->ops[i].versions, VERSIONS_MAX_BYTES);
         op_reset(&self->ops[i]);
-        self->known[i].last.version = -1;
     }
+    for (size_t i = 0; i < self->n; i++)
+        self->known[i].last.version = -1;
     self->n_workers = scn->replay.workers > 0 ? scn->replay.workers : 1;
     if ((size_t)self->n_workers > self->n)
         self->n_workers = (int)self->n;
@@ -1596,7 +1634,7 @@ enum rt_err replay_start(struct replayer **out, struct harness *h)
         self->workers[i].started = 1;
     }
     atomic_store(&h->counters.updates_total,
-                 (int_fast64_t)self->n * scn->replay.repeat_times *
+                 (int_fast64_t)self->n_ops * scn->replay.repeat_times *
                      (int_fast64_t)scn->replay.n_strategies);
     if ((rc = pthread_create(&self->coordinator, NULL, coordinator_main,
                              self))) {

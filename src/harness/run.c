@@ -273,9 +273,7 @@ static enum rt_err write_run_json(struct harness *h, const struct run_target *t,
     struct tracker_stats ts = {0};
     struct oauth_cache_stats os;
     cJSON *o = cJSON_CreateObject(), *m, *n;
-    char iso[ISO8601_LEN], path[4096], tmp[4200], text_dur[32];
-    char *text;
-    FILE *f;
+    char iso[ISO8601_LEN], path[4096], text_dur[32];
     enum rt_err err = RT_OK;
 
     if (h->tracker)
@@ -333,19 +331,9 @@ static enum rt_err write_run_json(struct harness *h, const struct run_target *t,
     cJSON_AddNumberToObject(n, "presence_changes", (double)ts.presence_changes);
     cJSON_AddNumberToObject(n, "routing_changes", (double)ts.routing_changes);
     cJSON_AddItemToObject(o, "scenario", scenario_resolved_json(h->scn));
-    text = cJSON_Print(o);
-    cJSON_Delete(o);
     snprintf(path, sizeof(path), "%s/run.json", run_dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0) {
-        err = rt_fail(RT_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-    }
-    if (f && fclose(f) && !err)
-        err = rt_fail(RT_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-    if (!err && rename(tmp, path))
-        err = rt_fail(RT_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
-    free(text);
+    err = json_write_file(path, o);
+    cJSON_Delete(o);
     return err;
 }
 

@@ -52,6 +52,7 @@ void scenario_defaults(struct scenario *self)
     self->replay.retry.cap_ns = 5 * NS_PER_S;
     self->replay.retry.give_up_retry_after_ns = 180 * NS_PER_S;
     self->replay.workers = 4;
+    self->replay.per_agent = 1;
     self->replay.pace_ns = 0;
     self->replay.repeat_times = 1;
     snprintf(self->replay.tmpl.version_field,
@@ -329,14 +330,15 @@ static enum rt_err parse_strategies(struct scenario *self, struct jread *jr,
 static enum rt_err parse_replay(struct scenario *self, struct jread *jr,
                                 const cJSON *node)
 {
-    static const char *const keys[] = {"at",         "operation", "strategy",
-                                       "strategies", "retry",     "workers",
-                                       "pace",       "repeat",    NULL};
+    static const char *const keys[] = {
+        "at",      "operation", "strategy", "strategies", "retry",
+        "workers", "per_agent", "pace",     "repeat",     NULL};
     static const char *const repeat_keys[] = {"every", "times", NULL};
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(node, "at");
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(node, "operation");
     const cJSON *m;
     int64_t workers = self->replay.workers, times = 1;
+    int64_t per_agent = self->replay.per_agent;
 
     if (jread_object(jr, node, "replay", keys))
         return RT_EINVAL;
@@ -375,9 +377,12 @@ static enum rt_err parse_replay(struct scenario *self, struct jread *jr,
         parse_retry(self, jr, m))
         return RT_EINVAL;
     if (jread_int(jr, node, "replay", "workers", 1, 256, &workers) ||
+        jread_int(jr, node, "replay", "per_agent", 1, SCN_PER_AGENT_MAX,
+                  &per_agent) ||
         jread_duration(jr, node, "replay", "pace", &self->replay.pace_ns))
         return RT_EINVAL;
     self->replay.workers = (int)workers;
+    self->replay.per_agent = (int)per_agent;
     if ((m = cJSON_GetObjectItemCaseSensitive(node, "repeat"))) {
         if (jread_object(jr, m, "replay.repeat", repeat_keys) ||
             jread_duration(jr, m, "replay.repeat", "every",
@@ -724,6 +729,7 @@ cJSON *scenario_resolved_json(const struct scenario *self)
         cJSON_AddStringToObject(v, "jitter", scn_jitter_names[r->jitter]);
         add_duration(v, "give_up_after", r->give_up_retry_after_ns);
         cJSON_AddNumberToObject(m, "workers", self->replay.workers);
+        cJSON_AddNumberToObject(m, "per_agent", self->replay.per_agent);
         add_duration(m, "pace", self->replay.pace_ns);
         v = cJSON_AddObjectToObject(m, "repeat");
         add_duration(v, "every", self->replay.repeat_every_ns);

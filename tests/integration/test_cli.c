@@ -32,24 +32,12 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "support/csvread.h"
+#include "support/spawn.h"
 
 extern char **environ;
 
 static char binary[PATH_MAX];
 static char tmpdir[] = "/tmp/rt-cli-XXXXXX";
-
-static void find_binary(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    char *d;
-
-    assert_true(n > 0);
-    exe[n] = '\0';
-    d = dirname(dirname(dirname(exe))); /* build/<variant> */
-    snprintf(binary, sizeof(binary), "%s/racetrace", d);
-    assert_int_equal(access(binary, X_OK), 0);
-}
 
 static void write_file(const char *name, const char *text)
 {
@@ -368,7 +356,7 @@ static void budget_is_kept_and_retry_after_honoured(void **state)
 static int setup(void **state)
 {
     (void)state;
-    find_binary();
+    spawn_find_binary(binary, sizeof(binary));
     if (!mkdtemp(tmpdir))
         return -1;
     write_file("badkey.json",

@@ -624,6 +624,113 @@ static void every_round_runs_every_strategy_over_every_agent(void **state)
         assert_department(fx, i, "Contact Center", 7);
 }
 
+/* The operations.csv rows of agent @i with strategy @strategy, in op_id
+ * order, into @rows; the count. */
+static size_t op_rows_of(struct fixture *fx, size_t i, const char *strategy,
+                         size_t *rows, size_t cap)
+{
+    const char *id = fx->h.agent_ids[i];
+    size_t n = 0;
+
+    for (size_t r = 0; r < csvread_rows(fx->ops); r++) {
+        if (strcmp(op_field(fx, r, "agent"), id) ||
+            strcmp(op_field(fx, r, "strategy"), strategy))
+            continue;
+        assert_true(n < cap);
+        rows[n++] = r;
+    }
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && op_int(fx, rows[b - 1], "op_id") >
+                                        op_int(fx, rows[b], "op_id");
+             b--) {
+            size_t t = rows[b];
+            rows[b] = rows[b - 1];
+            rows[b - 1] = t;
+        }
+    return n;
+}
+
+static void bulk_stale_conflicts_with_its_own_second_update(void **state)
+{
+    struct fixture *fx = *state;
+    unsigned char *ids;
+    size_t n;
+
+    /* No actor and no presence: nothing but the replay writes. */
+    fx_sim_config(fx, AGENTS);
+    fx_scenario(fx, SCN_OP_USER_PATCH, SCN_STRATEGY_BULK_STALE);
+    fx->scn.replay.strategies[1] = SCN_STRATEGY_READ_MODIFY_WRITE;
+    fx->scn.replay.n_strategies = 2;
+    fx->scn.replay.per_agent = 2;
+    fx_start_sim(fx);
+    fx_replay(fx);
+    fx_load(fx);
+
+    n = csvread_rows(fx->ops);
+    assert_int_equal(n, AGENTS * 2 * 2);
+    assert_int_equal(atomic_load(&fx->h.counters.updates_total), n);
+    assert_int_equal(atomic_load(&fx->h.counters.updates_done), n);
+    assert_int_equal(atomic_load(&fx->h.counters.ops_conflict), AGENTS);
+    assert_int_equal(atomic_load(&fx->h.counters.ops_ok), AGENTS * 3);
+    ids = xcalloc(n + 1, 1);
+    for (size_t r = 0; r < n; r++) {
+        int64_t id = op_int(fx, r, "op_id");
+
+        assert_true(id >= 1 && (size_t)id <= n);
+        assert_int_equal(ids[id], 0); /* unique */
+        ids[id] = 1;
+    }
+    free(ids);
+    for (size_t i = 0; i < AGENTS; i++) {
+        size_t bs[4], rmw[4], first[8], second[8];
+
+        /* bulk-stale: both updates read version 1 before either wrote. */
+        assert_int_equal(op_rows_of(fx, i, "bulk-stale", bs, 4), 2);
+        assert_string_equal(op_field(fx, bs[0], "outcome"), "ok");
+        assert_int_equal(op_int(fx, bs[0], "read_version"), 1);
+        assert_int_equal(op_int(fx, bs[0], "final_version"), 2);
+        assert_string_equal(op_field(fx, bs[1], "outcome"), "conflict");
+        assert_int_equal(op_int(fx, bs[1], "read_version"), 1);
+        assert_int_equal(op_int(fx, bs[1], "attempts"), 1);
+        assert_int_equal(op_int(fx, bs[1], "last_status"), 409);
+        assert_int_equal(op_int(fx, bs[1], "final_version"), -1);
+        assert_int_equal(op_int(fx, bs[1], "wasted_requests"), 2);
+        assert_int_equal(req_rows_of(fx, op_int(fx, bs[0], "op_id"), first, 8),
+                         2);
+        assert_int_equal(req_rows_of(fx, op_int(fx, bs[1], "op_id"), second, 8),
+                         2);
+        /* The second read went before the first write: the job's own
+         * write made it stale. */
+        assert_true(req_int(fx, second[0], "seq") <
+                    req_int(fx, first[1], "seq"));
+        assert_string_equal(req_field(fx, second[1], "method"), "PATCH");
+        assert_string_equal(req_field(fx, second[1], "role"), "replay");
+        assert_int_equal(req_int(fx, second[1], "status"), 409);
+        assert_int_equal(req_int(fx, second[1], "version_sent"), 1);
+
+        /* read-modify-write: each update reads what the one before left. */
+        assert_int_equal(op_rows_of(fx, i, "read-modify-write", rmw, 4), 2);
+        assert_string_equal(op_field(fx, rmw[0], "outcome"), "ok");
+        assert_int_equal(op_int(fx, rmw[0], "read_version"), 2);
+        assert_int_equal(op_int(fx, rmw[0], "final_version"), 3);
+        assert_string_equal(op_field(fx, rmw[0], "intent"),
+                            "department=Contact Center");
+        assert_string_equal(op_field(fx, rmw[1], "outcome"), "ok");
+        assert_int_equal(op_int(fx, rmw[1], "read_version"), 3);
+        assert_int_equal(op_int(fx, rmw[1], "final_version"), 4);
+        assert_string_equal(op_field(fx, rmw[1], "intent"),
+                            "department=Contact Center (racetrace)");
+        assert_int_equal(req_rows_of(fx, op_int(fx, rmw[0], "op_id"), first, 8),
+                         2);
+        assert_int_equal(
+            req_rows_of(fx, op_int(fx, rmw[1], "op_id"), second, 8), 2);
+        assert_true(req_int(fx, first[1], "seq") <
+                    req_int(fx, second[0], "seq"));
+        /* One bulk-stale toggle landed, then two read-modify-write ones. */
+        assert_department(fx, i, "Contact Center (racetrace)", 4);
+    }
+}
+
 static void pacing_spaces_operation_starts(void **state)
 {
     struct fixture *fx = *state;
@@ -1156,6 +1263,10 @@ static void demand_counts_reads_and_writes(void **state)
     /* bulk-stale 2 reads + 1 write, blind 1 write, plus 2 discovery reads
      * per agent once. */
     assert_true(replay_demand_requests(&scn, 10) == (3.0 + 1) * 10 * 3 + 20);
+    /* Every update is an operation; discovery stays once per agent. */
+    scn.replay.per_agent = 2;
+    assert_true(replay_demand_requests(&scn, 10) ==
+                (3.0 + 1) * 10 * 3 * 2 + 20);
 }
 
 int main(void)
@@ -1168,6 +1279,7 @@ int main(void)
         T(retry_rereads_and_succeeds_after_a_conflict),
         T(retry_gives_up_after_max_attempts),
         T(every_round_runs_every_strategy_over_every_agent),
+        T(bulk_stale_conflicts_with_its_own_second_update),
         T(pacing_spaces_operation_starts),
         T(absolute_time_in_the_past_is_refused),
         T(absolute_time_starts_the_round_then),

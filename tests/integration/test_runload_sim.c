@@ -30,6 +30,8 @@
 
 #include "analysis/runload.h"
 #include "support/csvread.h"
+#include "support/files.h"
+#include "support/spawn.h"
 
 extern char **environ;
 
@@ -51,42 +53,12 @@ static const char scenario_quiet[] =
     " \"mean_handle\": \"800ms\"}},"
     " \"replay\": {\"at\": \"3s\", \"strategy\": \"read-modify-write\"}}\n";
 
-static void find_binary(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    char *d;
-
-    assert_true(n > 0);
-    exe[n] = '\0';
-    d = dirname(dirname(dirname(exe))); /* build/<variant> */
-    snprintf(binary, sizeof(binary), "%s/racetrace", d);
-    assert_int_equal(access(binary, X_OK), 0);
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* Start `racetrace run @scenario --out @out -q`, stderr to @err_path. */
 static pid_t start_run(char *scenario, char *out, const char *err_path)
 {
     char *args[] = {binary, "run", scenario, "--out", out, "-q", NULL};
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
 
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_int_equal(posix_spawn(&pid, binary, &fa, NULL, args, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
+    return spawn_quiet(binary, args, err_path);
 }
 
 static void wait_ok(pid_t pid, const char *err_path)
@@ -115,7 +87,7 @@ static int setup(void **state)
     pid_t a, q;
 
     (void)state;
-    find_binary();
+    spawn_find_binary(binary, sizeof(binary));
     if (!mkdtemp(tmpdir))
         return -1;
     snprintf(scn_a, sizeof(scn_a), "%s/actor.json", tmpdir);
@@ -124,8 +96,8 @@ static int setup(void **state)
     snprintf(err_q, sizeof(err_q), "%s/quiet.err", tmpdir);
     snprintf(dir_actor, sizeof(dir_actor), "%s/run-actor", tmpdir);
     snprintf(dir_quiet, sizeof(dir_quiet), "%s/run-quiet", tmpdir);
-    write_file(scn_a, scenario_actor);
-    write_file(scn_q, scenario_quiet);
+    files_write_text(scn_a, scenario_actor);
+    files_write_text(scn_q, scenario_quiet);
     a = start_run(scn_a, dir_actor, err_a);
     q = start_run(scn_q, dir_quiet, err_q);
     wait_ok(a, err_a);

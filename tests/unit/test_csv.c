@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -24,6 +23,7 @@
 #include "base/csv.h"
 #include "base/units.h"
 #include "base/xalloc.h"
+#include "support/files.h"
 
 #define FILE_MAX (64u * 1024 * 1024)
 #define THREADS 8
@@ -48,11 +48,8 @@ struct table {
 static int setup(void **state)
 {
     struct fixture *fx = xcalloc(1, sizeof(*fx));
-    const char *tmp = getenv("TMPDIR");
 
-    snprintf(fx->dir, sizeof(fx->dir), "%s/rt-test-csv-XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(fx->dir)) {
+    if (files_mkdtemp(fx->dir, sizeof(fx->dir), "rt-test-csv")) {
         free(fx);
         return -1;
     }
@@ -65,42 +62,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    struct dirent *e;
-    DIR *d = opendir(fx->dir);
-    char p[1024];
 
-    while (d && (e = readdir(d))) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof(p), "%s/%s", fx->dir, e->d_name);
-            unlink(p);
-        }
-    }
-    if (d)
-        closedir(d);
-    rmdir(fx->dir);
+    files_remove_tree(fx->dir);
     free(fx);
     return 0;
-}
-
-static int exists(const char *path)
-{
-    return access(path, F_OK) == 0;
-}
-
-/* Whole file into @out (NUL-terminated); fails the test if unreadable. */
-static void read_all(const char *path, struct buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    char chunk[65536];
-    size_t n;
-
-    if (!f)
-        fail_msg("cannot open '%s': %s", path, strerror(errno));
-    buf_init(out, FILE_MAX);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        assert_int_equal(buf_append(out, chunk, n), RT_OK);
-    assert_int_equal(ferror(f), 0);
-    fclose(f);
 }
 
 static void table_add_field(struct trow *row, struct buf *field)
@@ -189,7 +154,7 @@ static void load_table(const char *path, struct table *t)
     struct buf text;
     size_t bad_at = 0;
 
-    read_all(path, &text);
+    files_read_buf(path, &text);
     if (parse_csv(buf_str(&text), text.len, t, &bad_at)) {
         table_free(t);
         fail_msg("'%s' is not well-formed CSV at byte %zu", path, bad_at);
@@ -288,12 +253,12 @@ static void atomic_mode_shows_only_tmp_until_close(void **state)
     write3(w, 2, "bob", "say \"hi\"\nbye");
     assert_int_equal(csv_flush(w), RT_OK);
     assert_int_equal(csv_rows(w), 2);
-    assert_false(exists(fx->path));
-    assert_true(exists(fx->tmp_path));
+    assert_false(files_exists(fx->path));
+    assert_true(files_exists(fx->tmp_path));
 
     assert_int_equal(csv_close(w), RT_OK);
-    assert_true(exists(fx->path));
-    assert_false(exists(fx->tmp_path));
+    assert_true(files_exists(fx->path));
+    assert_false(files_exists(fx->tmp_path));
     load_table(fx->path, &t);
     assert_int_equal(t.nrows, 3);
     assert_string_equal(t.rows[0].fields[0], "id");
@@ -318,11 +283,11 @@ static void atomic_close_replaces_an_existing_file(void **state)
     assert_int_equal(csv_open(&w, fx->path, cols3, 3, CSV_ATOMIC), RT_OK);
     write3(w, 9, "new", "");
     /* Until close the old report stays whole. */
-    read_all(fx->path, &text);
+    files_read_buf(fx->path, &text);
     assert_string_equal(buf_str(&text), "old report\n");
     buf_release(&text);
     assert_int_equal(csv_close(w), RT_OK);
-    read_all(fx->path, &text);
+    files_read_buf(fx->path, &text);
     assert_string_equal(buf_str(&text), "id,name,note\n9,new,\n");
     buf_release(&text);
 }
@@ -334,10 +299,10 @@ static void atomic_abort_removes_tmp(void **state)
 
     assert_int_equal(csv_open(&w, fx->path, cols3, 3, CSV_ATOMIC), RT_OK);
     write3(w, 1, "a", "b");
-    assert_true(exists(fx->tmp_path));
+    assert_true(files_exists(fx->tmp_path));
     csv_abort(w);
-    assert_false(exists(fx->tmp_path));
-    assert_false(exists(fx->path));
+    assert_false(files_exists(fx->tmp_path));
+    assert_false(files_exists(fx->path));
     csv_abort(NULL);
     assert_int_equal(csv_close(NULL), RT_OK);
 }
@@ -350,9 +315,9 @@ static void stream_rows_are_readable_after_flush_before_close(void **state)
     struct buf text;
 
     assert_int_equal(csv_open(&w, fx->path, cols3, 3, CSV_STREAM), RT_OK);
-    assert_false(exists(fx->tmp_path));
+    assert_false(files_exists(fx->tmp_path));
     /* Whatever is on disk at any moment is whole lines. */
-    read_all(fx->path, &text);
+    files_read_buf(fx->path, &text);
     assert_true(text.len == 0 || buf_str(&text)[text.len - 1] == '\n');
     buf_release(&text);
 

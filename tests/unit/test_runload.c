@@ -25,12 +25,10 @@
 #include "base/xalloc.h"
 #include "harness/history.h"
 #include "support/capture.h"
+#include "support/files.h"
 
 #define T0 INT64_C(1800000000000000000)
 #define MS INT64_C(1000000)
-
-static char root[] = "/tmp/rt-test-runload-XXXXXX";
-static int dir_seq;
 
 struct fx {
     char dir[512];
@@ -40,24 +38,21 @@ struct fx {
 static int setup_all(void **state)
 {
     (void)state;
-    return mkdtemp(root) ? 0 : -1;
+    return files_scratch_begin("rt-test-runload");
 }
 
 static int teardown_all(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    return files_scratch_end();
 }
 
 static int setup(void **state)
 {
     struct fx *fx = xcalloc(1, sizeof(*fx));
 
-    snprintf(fx->dir, sizeof(fx->dir), "%s/run-%d", root, ++dir_seq);
-    if (mkdir(fx->dir, 0755) || history_open(&fx->h, fx->dir)) {
+    if (files_scratch_dir(fx->dir, sizeof(fx->dir)) ||
+        history_open(&fx->h, fx->dir)) {
         free(fx);
         return -1;
     }
@@ -80,28 +75,23 @@ static void close_history(struct fx *fx)
     fx->h = NULL;
 }
 
-static void write_file(const struct fx *fx, const char *name, const char *text)
+/* @name inside the test's run directory (static buffer, reused). */
+static const char *in_run(const struct fx *fx, const char *name)
 {
-    char path[600];
-    FILE *f;
+    static char path[600];
 
     snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+static void write_file(const struct fx *fx, const char *name, const char *text)
+{
+    files_write_text(in_run(fx, name), text);
 }
 
 static void append_file(const struct fx *fx, const char *name, const char *text)
 {
-    char path[600];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
-    f = fopen(path, "a");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    files_append_text(in_run(fx, name), text);
 }
 
 static void write_run_json(const struct fx *fx, int64_t start, int64_t end)

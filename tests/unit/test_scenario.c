@@ -146,6 +146,31 @@ static void blind_is_accepted_for_unversioned_operations(void **state)
     scenario_release(&s);
 }
 
+static void updates_per_agent_default_to_one_and_are_resolved(void **state)
+{
+    struct scenario s;
+    struct jread jr;
+    cJSON *r;
+    const cJSON *replay;
+
+    (void)state;
+    assert_int_equal(parse("{\"replay\":{}}", &s, &jr), RT_OK);
+    assert_int_equal(s.replay.per_agent, 1);
+    scenario_release(&s);
+    assert_int_equal(parse("{\"replay\":{\"strategies\":[\"bulk-stale\"],"
+                           "\"per_agent\":2}}",
+                           &s, &jr),
+                     RT_OK);
+    assert_int_equal(s.replay.per_agent, 2);
+    r = scenario_resolved_json(&s);
+    replay = cJSON_GetObjectItemCaseSensitive(r, "replay");
+    assert_int_equal(cJSON_GetNumberValue(
+                         cJSON_GetObjectItemCaseSensitive(replay, "per_agent")),
+                     2);
+    cJSON_Delete(r);
+    scenario_release(&s);
+}
+
 static void malformed_scenarios_name_file_and_path(void **state)
 {
     static const struct {
@@ -208,6 +233,12 @@ static void malformed_scenarios_name_file_and_path(void **state)
          "x.json: replay.retry.cap: must not be less than replay.retry.base"},
         {"{\"replay\":{\"workers\":0}}",
          "x.json: replay.workers: expected a whole number from 1 to 256"},
+        {"{\"replay\":{\"per_agent\":0}}",
+         "x.json: replay.per_agent: expected a whole number from 1 to 4"},
+        {"{\"replay\":{\"per_agent\":5}}",
+         "x.json: replay.per_agent: expected a whole number from 1 to 4"},
+        {"{\"replay\":{\"per_agent\":\"x\"}}",
+         "x.json: replay.per_agent: expected a whole number from 1 to 4"},
         {"{\"replay\":{\"operation\":{\"read\":{\"method\":\"GET\",\"path\":"
          "\"/api/v2/users\"},\"write\":{}}}}",
          "x.json: replay.operation.read.path: expected an API path"},
@@ -249,6 +280,7 @@ int main(void)
         cmocka_unit_test(resolved_scenario_round_trips),
         cmocka_unit_test(absolute_replay_time_and_template),
         cmocka_unit_test(blind_is_accepted_for_unversioned_operations),
+        cmocka_unit_test(updates_per_agent_default_to_one_and_are_resolved),
         cmocka_unit_test(malformed_scenarios_name_file_and_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -406,7 +406,7 @@ static void make_transitions(struct fixture *fx, int64_t t0)
 static void assoc_bump_100ms_after_every_transition_is_significant(void **state)
 {
     const int64_t t0 = INT64_C(1700000000) * NS_PER_S; /* epoch-like */
-    struct stats_assoc_params p = {t0, t0 + HOUR_NS, NS_PER_S, 199, 42};
+    struct stats_assoc_params p = {t0, t0 + HOUR_NS, NS_PER_S, 199, 42, 0, 0};
     struct fixture fx;
     struct stats_assoc r;
     size_t n_tr = 0;
@@ -466,7 +466,8 @@ static void make_independent(struct fixture *fx, int64_t t0)
 static void assoc_independent_bumps_are_not_significant(void **state)
 {
     const int64_t t0 = 0;
-    struct stats_assoc_params p = {t0, t0 + HOUR_NS, 5 * NS_PER_S, 999, 42};
+    struct stats_assoc_params p = {t0, t0 + HOUR_NS, 5 * NS_PER_S, 999, 42, 0,
+                                   0};
     struct fixture fx;
     struct stats_assoc r;
 
@@ -495,9 +496,68 @@ static void assoc_independent_bumps_are_not_significant(void **state)
     fixture_free(&fx);
 }
 
+/* The sequential stop: an independent sample stops early, with a p-value
+ * no smaller than (1 + h) / (1 + K) and the same first draws as the full
+ * test (same seed, same stream). */
+static void assoc_sequential_stop_is_never_significant(void **state)
+{
+    const int64_t t0 = 0;
+    struct stats_assoc_params p = {t0, HOUR_NS, 5 * NS_PER_S, 999, 42, 0, 0};
+    struct fixture fx;
+    struct stats_assoc full, stopped;
+
+    (void)state;
+    make_independent(&fx, t0);
+    assert_int_equal(stats_assoc_test(fx.ev, N_AGENTS, &p, &full), RT_OK);
+    p.stop_after = 50;
+    assert_int_equal(stats_assoc_test(fx.ev, N_AGENTS, &p, &stopped), RT_OK);
+    print_message("stopped after %u draws: p %.4f / %.4f\n",
+                  stopped.permutations, stopped.p_coverage, stopped.p_hit_rate);
+    assert_true(stopped.permutations < 999);
+    assert_true(stopped.p_coverage >= 51.0 / 1000.0);
+    assert_true(stopped.p_hit_rate >= 51.0 / 1000.0);
+    /* The observed statistics do not depend on the draws. */
+    assert_int_equal(stopped.covered_bumps, full.covered_bumps);
+    assert_int_equal(stopped.hit_transitions, full.hit_transitions);
+    stats_assoc_release(&full);
+    stats_assoc_release(&stopped);
+    fixture_free(&fx);
+}
+
+/* Threads share the draws, never change them: 1, 2 and 5 threads give
+ * bit-identical results, with and without the sequential stop. */
+static void assoc_threads_do_not_change_the_result(void **state)
+{
+    const int64_t t0 = 0;
+    struct stats_assoc_params p = {t0, HOUR_NS, 5 * NS_PER_S, 300, 7, 0, 1};
+    struct fixture fx;
+    struct stats_assoc one, many;
+
+    (void)state;
+    make_independent(&fx, t0);
+    for (int stop = 0; stop < 2; stop++) {
+        p.stop_after = stop ? 20 : 0;
+        p.threads = 1;
+        assert_int_equal(stats_assoc_test(fx.ev, N_AGENTS, &p, &one), RT_OK);
+        for (uint32_t t = 2; t <= 5; t += 3) {
+            p.threads = t;
+            assert_int_equal(stats_assoc_test(fx.ev, N_AGENTS, &p, &many),
+                             RT_OK);
+            assert_int_equal(many.permutations, one.permutations);
+            assert_true(many.null_coverage == one.null_coverage);
+            assert_true(many.null_hit_rate == one.null_hit_rate);
+            assert_true(many.p_coverage == one.p_coverage);
+            assert_true(many.p_hit_rate == one.p_hit_rate);
+            stats_assoc_release(&many);
+        }
+        stats_assoc_release(&one);
+    }
+    fixture_free(&fx);
+}
+
 static void assoc_same_seed_gives_same_result(void **state)
 {
-    struct stats_assoc_params p = {0, HOUR_NS, 5 * NS_PER_S, 300, 1234};
+    struct stats_assoc_params p = {0, HOUR_NS, 5 * NS_PER_S, 300, 1234, 0, 0};
     struct fixture fx;
     struct stats_assoc r1, r2, r3;
 
@@ -526,7 +586,7 @@ static void assoc_empty_inputs_have_no_division_by_zero(void **state)
 {
     static const int64_t tr[] = {10, 20, 30};
     static const int64_t bu[] = {15, 25};
-    struct stats_assoc_params p = {0, 100, 5, 50, 1};
+    struct stats_assoc_params p = {0, 100, 5, 50, 1, 0, 0};
     struct stats_agent_events only_tr = {tr, 3, NULL, 0};
     struct stats_agent_events only_bu = {NULL, 0, bu, 2};
     struct stats_assoc r;
@@ -581,7 +641,7 @@ static void assoc_window_edges_and_nearest_transition(void **state)
     static const int64_t bu[] = {5, 20, 40, 61, 75};
     static const int64_t want_lags[] = {0, 10, 5};
     struct stats_agent_events ev = {tr, 6, bu, 5};
-    struct stats_assoc_params p = {0, 100, 10, 20, 3};
+    struct stats_assoc_params p = {0, 100, 10, 20, 3, 0, 0};
     struct stats_assoc r;
 
     (void)state;
@@ -647,7 +707,7 @@ static void assoc_matches_brute_force_replay(void **state)
     const int64_t t0 = -500, t1 = 1500, len = t1 - t0, w = 40;
     struct times tr[AGENTS], bu[AGENTS];
     struct stats_agent_events ev[AGENTS];
-    struct stats_assoc_params p = {t0, t1, w, K, 99};
+    struct stats_assoc_params p = {t0, t1, w, K, 99, 0, 0};
     struct stats_assoc r;
     struct rng gen, replay;
     uint64_t cov_sum = 0, hit_sum = 0, cov_ge = 0, hit_ge = 0;
@@ -739,7 +799,7 @@ static void assoc_rejects_invalid_input(void **state)
     struct stats_agent_events bad_order = {sorted, 3, unsorted, 3};
     struct stats_agent_events bad_range = {outside, 3, sorted, 3};
     struct stats_agent_events null_arr = {NULL, 2, sorted, 3};
-    struct stats_assoc_params p = {0, 100, 5, 10, 1};
+    struct stats_assoc_params p = {0, 100, 5, 10, 1, 0, 0};
     struct stats_assoc_params q;
     struct stats_assoc r;
 
@@ -842,6 +902,8 @@ int main(void)
             assoc_bump_100ms_after_every_transition_is_significant),
         cmocka_unit_test(assoc_independent_bumps_are_not_significant),
         cmocka_unit_test(assoc_same_seed_gives_same_result),
+        cmocka_unit_test(assoc_threads_do_not_change_the_result),
+        cmocka_unit_test(assoc_sequential_stop_is_never_significant),
         cmocka_unit_test(assoc_empty_inputs_have_no_division_by_zero),
         cmocka_unit_test(assoc_window_edges_and_nearest_transition),
         cmocka_unit_test(assoc_matches_brute_force_replay),
