@@ -1582,6 +1582,31 @@ static void log_line(int fd, const char *fmt, ...)
 }
 
 /*
+ * The environment gnuplot runs with: ours, with the locale forced to
+ * C.UTF-8 (present on every Debian system), so that the scripts' UTF-8
+ * labels convert without warnings and numbers print with a decimal point
+ * whatever the user's locale; the same pictures on every machine.  The
+ * array is the caller's (free() it; the strings are borrowed).
+ */
+static char **gnuplot_env(void)
+{
+    static char locale[] = "LC_ALL=C.UTF-8";
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    env = xcalloc(n + 2, sizeof(*env));
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LC_", 3) && strncmp(environ[i], "LANG=", 5) &&
+            strncmp(environ[i], "LANGUAGE=", 9))
+            env[k++] = environ[i];
+    env[k++] = locale;
+    env[k] = NULL;
+    return env;
+}
+
+/*
  * Run `@prog -d -e "out='<name>.tmp'" <name>.gp` in @dir and move its two
  * images into place.  RUN_NOT_FOUND when @prog cannot be started at all.
  */
@@ -1624,8 +1649,11 @@ static enum run_result run_gnuplot(const char *prog, const char *dir,
         if (rc == 0)
             rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
     }
-    if (rc == 0)
-        rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+    if (rc == 0) {
+        char **env = gnuplot_env();
+        rc = posix_spawnp(&pid, prog, &fa, NULL, argv, env);
+        free(env);
+    }
     posix_spawn_file_actions_destroy(&fa);
     if (rc == ENOENT || rc == EACCES || rc == ENOTDIR || rc == ENOEXEC) {
         log_line(log_fd, "cannot run '%s': %s\n", prog, strerror(rc));
