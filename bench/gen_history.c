@@ -80,8 +80,10 @@
 #include "base/rng.h"
 #include "base/units.h"
 #include "base/xalloc.h"
+#include "harness/history.h"
 #include "harness/replay.h"
 #include "harness/scenario.h"
+#include "sim/log.h"
 
 /* ---- Defaults and the model's constants ------------------------------ */
 
@@ -182,71 +184,6 @@ static const char *const strat_names[] = {"bulk-stale", "read-modify-write",
 
 enum outcome { OUT_NONE, OUT_OK, OUT_CONFLICT, OUT_GAVE_UP };
 static const char *const outcome_names[] = {"", "ok", "conflict", "gave_up"};
-
-/* The columns of harness/history.c and of the simulator's truth log. */
-static const char *const request_cols[] = {"seq",
-                                           "thread",
-                                           "role",
-                                           "op_id",
-                                           "agent",
-                                           "method",
-                                           "route",
-                                           "intended_wall_ns",
-                                           "send_wall_ns",
-                                           "recv_wall_ns",
-                                           "send_mono_ns",
-                                           "send_time",
-                                           "latency_ns",
-                                           "latency_intended_ns",
-                                           "status",
-                                           "transport_error",
-                                           "error_code",
-                                           "kind",
-                                           "retry_after_s",
-                                           "ratelimit_count",
-                                           "ratelimit_allowed",
-                                           "ratelimit_reset",
-                                           "correlation_id",
-                                           "version_sent",
-                                           "agents_in_request"};
-static const char *const observation_cols[] = {"agent",
-                                               "property",
-                                               "old",
-                                               "new",
-                                               "bracket_start_wall_ns",
-                                               "bracket_end_wall_ns",
-                                               "bracket_start",
-                                               "bracket_end",
-                                               "server_wall_ns",
-                                               "server_time",
-                                               "source",
-                                               "request_seq",
-                                               "hidden"};
-static const char *const operation_cols[] = {"op_id",
-                                             "round",
-                                             "strategy",
-                                             "agent",
-                                             "read_version",
-                                             "read_versions",
-                                             "attempts",
-                                             "outcome",
-                                             "final_version",
-                                             "wasted_requests",
-                                             "requests",
-                                             "start_wall_ns",
-                                             "first_read_wall_ns",
-                                             "last_write_wall_ns",
-                                             "end_wall_ns",
-                                             "start_time",
-                                             "end_time",
-                                             "last_status",
-                                             "last_correlation_id",
-                                             "intent"};
-static const char *const truth_cols[] = {
-    "time_wall_ns", "time", "agent", "property",
-    "old",          "new",  "cause", "correlation_id"};
-
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- Model records ----------------------------------------------------- */
 
@@ -2094,8 +2031,8 @@ static enum rt_err write_requests(struct gen *g)
     qsort_r(ord, g->n_reqs, sizeof(*ord), req_order_cmp, g);
     g->poll_seq = xcalloc(g->n_polls, sizeof(*g->poll_seq));
     g->req_seq = xcalloc(g->n_reqs ? g->n_reqs : 1, sizeof(*g->req_seq));
-    if ((err = out_open(&o, g->out_dir, "requests.csv", request_cols,
-                        NCOLS(request_cols))))
+    if ((err = out_open(&o, g->out_dir, "requests.csv", history_request_cols,
+                        history_n_request_cols)))
         goto out;
     if (gi < g->n_polls) {
         poll_times(g, gi, &poll.intended, &poll.send, &poll.recv);
@@ -2172,8 +2109,8 @@ static enum rt_err write_observations(struct gen *g)
     for (size_t i = 0; i < g->n_obs; i++)
         g->obs[i].key = g->poll_seq[g->obs[i].key];
     qsort(g->obs, g->n_obs, sizeof(*g->obs), obs_cmp);
-    if ((err = out_open(&o, g->out_dir, "observations.csv", observation_cols,
-                        NCOLS(observation_cols))))
+    if ((err = out_open(&o, g->out_dir, "observations.csv",
+                        history_observation_cols, history_n_observation_cols)))
         return err;
     for (size_t i = 0; i < g->n_obs; i++) {
         const struct obs *b = &g->obs[i];
@@ -2235,8 +2172,8 @@ static enum rt_err write_operations(struct gen *g)
     for (size_t i = 0; i < g->n_ops; i++)
         v[i] = &g->ops[i];
     qsort(v, g->n_ops, sizeof(*v), op_end_cmp);
-    if ((err = out_open(&o, g->out_dir, "operations.csv", operation_cols,
-                        NCOLS(operation_cols)))) {
+    if ((err = out_open(&o, g->out_dir, "operations.csv",
+                        history_operation_cols, history_n_operation_cols))) {
         free(v);
         return err;
     }
@@ -2336,8 +2273,8 @@ static enum rt_err write_truth(struct gen *g)
     enum rt_err err;
 
     qsort(g->truth, g->n_truth, sizeof(*g->truth), truth_cmp);
-    if ((err = out_open(&o, g->out_dir, "truth.csv", truth_cols,
-                        NCOLS(truth_cols))))
+    if ((err = out_open(&o, g->out_dir, "truth.csv", sim_log_truth_cols,
+                        sim_log_n_truth_cols)))
         return err;
     for (size_t i = 0; i < g->n_truth; i++) {
         const struct truth *x = &g->truth[i];

@@ -10,6 +10,7 @@
 #ifndef RT_HARNESS_HISTORY_H
 #define RT_HARNESS_HISTORY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -78,6 +79,15 @@ struct history_operation {
     const char *last_correlation_id;
     const char *intent; /* what the write set, e.g. department=X */
 };
+
+/* The columns of each file, in order: the contract with the analysis
+ * (analysis/runload) and with bench/gen_history.  Read-only. */
+extern const char *const history_request_cols[];
+extern const size_t history_n_request_cols;
+extern const char *const history_observation_cols[];
+extern const size_t history_n_observation_cols;
+extern const char *const history_operation_cols[];
+extern const size_t history_n_operation_cols;
 
 /* Create the three files in @run_dir (which must exist). */
 enum rt_err history_open(struct history **out, const char *run_dir);

@@ -14,9 +14,15 @@
 #ifndef RT_SIM_LOG_H
 #define RT_SIM_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
+
+/* truth.csv's columns, in order (read by analysis/runload, written by
+ * bench/gen_history too).  Read-only. */
+extern const char *const sim_log_truth_cols[];
+extern const size_t sim_log_n_truth_cols;
 
 struct sim_log;
 

@@ -24,66 +24,70 @@ struct history {
     atomic_int_fast64_t seq;
 };
 
-static const char *const request_cols[] = {"seq",
-                                           "thread",
-                                           "role",
-                                           "op_id",
-                                           "agent",
-                                           "method",
-                                           "route",
-                                           "intended_wall_ns",
-                                           "send_wall_ns",
-                                           "recv_wall_ns",
-                                           "send_mono_ns",
-                                           "send_time",
-                                           "latency_ns",
-                                           "latency_intended_ns",
-                                           "status",
-                                           "transport_error",
-                                           "error_code",
-                                           "kind",
-                                           "retry_after_s",
-                                           "ratelimit_count",
-                                           "ratelimit_allowed",
-                                           "ratelimit_reset",
-                                           "correlation_id",
-                                           "version_sent",
-                                           "agents_in_request"};
-static const char *const observation_cols[] = {"agent",
-                                               "property",
-                                               "old",
-                                               "new",
-                                               "bracket_start_wall_ns",
-                                               "bracket_end_wall_ns",
-                                               "bracket_start",
-                                               "bracket_end",
-                                               "server_wall_ns",
-                                               "server_time",
-                                               "source",
-                                               "request_seq",
-                                               "hidden"};
-static const char *const operation_cols[] = {"op_id",
-                                             "round",
-                                             "strategy",
-                                             "agent",
-                                             "read_version",
-                                             "read_versions",
-                                             "attempts",
-                                             "outcome",
-                                             "final_version",
-                                             "wasted_requests",
-                                             "requests",
-                                             "start_wall_ns",
-                                             "first_read_wall_ns",
-                                             "last_write_wall_ns",
-                                             "end_wall_ns",
-                                             "start_time",
-                                             "end_time",
-                                             "last_status",
-                                             "last_correlation_id",
-                                             "intent"};
+const char *const history_request_cols[] = {"seq",
+                                            "thread",
+                                            "role",
+                                            "op_id",
+                                            "agent",
+                                            "method",
+                                            "route",
+                                            "intended_wall_ns",
+                                            "send_wall_ns",
+                                            "recv_wall_ns",
+                                            "send_mono_ns",
+                                            "send_time",
+                                            "latency_ns",
+                                            "latency_intended_ns",
+                                            "status",
+                                            "transport_error",
+                                            "error_code",
+                                            "kind",
+                                            "retry_after_s",
+                                            "ratelimit_count",
+                                            "ratelimit_allowed",
+                                            "ratelimit_reset",
+                                            "correlation_id",
+                                            "version_sent",
+                                            "agents_in_request"};
+const char *const history_observation_cols[] = {"agent",
+                                                "property",
+                                                "old",
+                                                "new",
+                                                "bracket_start_wall_ns",
+                                                "bracket_end_wall_ns",
+                                                "bracket_start",
+                                                "bracket_end",
+                                                "server_wall_ns",
+                                                "server_time",
+                                                "source",
+                                                "request_seq",
+                                                "hidden"};
+const char *const history_operation_cols[] = {"op_id",
+                                              "round",
+                                              "strategy",
+                                              "agent",
+                                              "read_version",
+                                              "read_versions",
+                                              "attempts",
+                                              "outcome",
+                                              "final_version",
+                                              "wasted_requests",
+                                              "requests",
+                                              "start_wall_ns",
+                                              "first_read_wall_ns",
+                                              "last_write_wall_ns",
+                                              "end_wall_ns",
+                                              "start_time",
+                                              "end_time",
+                                              "last_status",
+                                              "last_correlation_id",
+                                              "intent"};
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+const size_t history_n_request_cols = NCOLS(history_request_cols);
+const size_t history_n_observation_cols = NCOLS(history_observation_cols);
+const size_t history_n_operation_cols = NCOLS(history_operation_cols);
 
 enum rt_err history_open(struct history **out, const char *run_dir)
 {
@@ -92,12 +96,14 @@ enum rt_err history_open(struct history **out, const char *run_dir)
     enum rt_err err;
 
     if ((err = csv_open_in(&self->requests, run_dir, "requests.csv",
-                           request_cols, NCOLS(request_cols), CSV_STREAM)) ||
+                           history_request_cols, history_n_request_cols,
+                           CSV_STREAM)) ||
         (err = csv_open_in(&self->observations, run_dir, "observations.csv",
-                           observation_cols, NCOLS(observation_cols),
+                           history_observation_cols, history_n_observation_cols,
                            CSV_STREAM)) ||
         (err = csv_open_in(&self->operations, run_dir, "operations.csv",
-                           operation_cols, NCOLS(operation_cols), CSV_STREAM)))
+                           history_operation_cols, history_n_operation_cols,
+                           CSV_STREAM)))
         goto fail;
     all[0] = self->requests;
     all[1] = self->observations;

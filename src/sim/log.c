@@ -24,9 +24,11 @@ struct sim_log {
     struct csv_flusher *flusher;
 };
 
-static const char *const truth_cols[] = {
+const char *const sim_log_truth_cols[] = {
     "time_wall_ns", "time", "agent", "property",
     "old",          "new",  "cause", "correlation_id"};
+const size_t sim_log_n_truth_cols =
+    sizeof(sim_log_truth_cols) / sizeof(sim_log_truth_cols[0]);
 static const char *const server_cols[] = {
     "recv_wall_ns",    "time",       "client_id",      "token_seq",
     "method",          "path",       "route",          "agent",
@@ -45,9 +47,8 @@ enum rt_err sim_log_open(struct sim_log **out, const char *dir)
     if (mkdir(dir, 0755) && errno != EEXIST)
         return rt_fail(RT_EIO, "cannot create '%s': %s", dir, strerror(errno));
     self = xcalloc(1, sizeof(*self));
-    if ((err = csv_open_in(&self->truth, dir, "truth.csv", truth_cols,
-                           sizeof(truth_cols) / sizeof(truth_cols[0]),
-                           CSV_STREAM)))
+    if ((err = csv_open_in(&self->truth, dir, "truth.csv", sim_log_truth_cols,
+                           sim_log_n_truth_cols, CSV_STREAM)))
         goto fail;
     if ((err = csv_open_in(&self->server, dir, "server.csv", server_cols,
                            sizeof(server_cols) / sizeof(server_cols[0]),
