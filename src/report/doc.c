@@ -29,6 +29,7 @@
 
 #include "api/base64.h"
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/units.h"
 #include "base/xalloc.h"
@@ -1834,39 +1835,6 @@ static void put_foot(struct doc *d, const cJSON *s)
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 
-static enum rt_err write_atomic(const char *path, const char *data, size_t len)
-{
-    enum rt_err err = RT_OK;
-    struct buf tmp;
-    FILE *f;
-
-    buf_init(&tmp, 4096);
-    if (buf_printf(&tmp, "%s.tmp", path)) {
-        err = rt_fail(RT_EINVAL, "path too long: '%s'", path);
-        goto out;
-    }
-    f = fopen(buf_str(&tmp), "w");
-    if (!f) {
-        err = rt_fail(RT_EIO, "cannot create '%s': %s", buf_str(&tmp),
-                      strerror(errno));
-        goto out;
-    }
-    if (fwrite(data, 1, len, f) != len)
-        err = rt_fail(RT_EIO, "cannot write '%s': %s", buf_str(&tmp),
-                      strerror(errno));
-    if (fclose(f) && !err)
-        err = rt_fail(RT_EIO, "cannot write '%s': %s", buf_str(&tmp),
-                      strerror(errno));
-    if (!err && rename(buf_str(&tmp), path))
-        err = rt_fail(RT_EIO, "cannot rename '%s': %s", buf_str(&tmp),
-                      strerror(errno));
-    if (err)
-        unlink(buf_str(&tmp));
-out:
-    buf_release(&tmp);
-    return err;
-}
-
 static enum rt_err doc_write(enum doc_kind kind, const cJSON *summary,
                              const char *run_dir, const char *out_path)
 {
@@ -1897,7 +1865,7 @@ static enum rt_err doc_write(enum doc_kind kind, const cJSON *summary,
                       rt_strerror(d.err));
         goto out;
     }
-    err = write_atomic(out_path, buf_str(&d.out), d.out.len);
+    err = fs_write_atomic(out_path, buf_str(&d.out), d.out.len);
 out:
     buf_release(&d.out);
     return err;

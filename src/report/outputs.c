@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/csv.h"
 #include "base/fs.h"
@@ -670,10 +672,29 @@ static enum rt_err write_strategies(const struct diagnosis *d, const char *dir)
 
 /* ---- plot data -------------------------------------------------------- */
 
+/* A plot data file, built in memory and written atomically. */
+#define DAT_MAX ((size_t)256 << 20)
+
 struct dat {
-    FILE *f;
-    char path[4096], tmp[4200];
+    struct buf b;
+    enum rt_err err; /* the first append that did not fit */
+    char path[4096];
 };
+
+static void dat_printf(struct dat *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void dat_printf(struct dat *d, const char *fmt, ...)
+{
+    va_list ap;
+    enum rt_err err;
+
+    va_start(ap, fmt);
+    err = buf_vprintf(&d->b, fmt, ap);
+    va_end(ap);
+    if (err && !d->err)
+        d->err = err;
+}
 
 static enum rt_err dat_open(struct dat *d, const char *dir, const char *name,
                             const char *header)
@@ -681,39 +702,34 @@ static enum rt_err dat_open(struct dat *d, const char *dir, const char *name,
     if ((size_t)snprintf(d->path, sizeof(d->path), "%s/plots/%s", dir, name) >=
         sizeof(d->path))
         return rt_fail(RT_EINVAL, "directory path too long: '%s'", dir);
-    snprintf(d->tmp, sizeof(d->tmp), "%s.tmp", d->path);
-    d->f = fopen(d->tmp, "w");
-    if (!d->f)
-        return rt_fail(RT_EIO, "cannot create '%s': %s", d->tmp,
-                       strerror(errno));
-    fprintf(d->f, "# %s\n", header);
+    buf_init(&d->b, DAT_MAX);
+    d->err = RT_OK;
+    dat_printf(d, "# %s\n", header);
     return RT_OK;
 }
 
 static enum rt_err dat_close(struct dat *d)
 {
-    int bad = ferror(d->f);
+    enum rt_err err;
 
-    if (fclose(d->f) || bad) {
-        remove(d->tmp);
-        return rt_fail(RT_EIO, "cannot write '%s'", d->tmp);
-    }
-    if (rename(d->tmp, d->path)) {
-        remove(d->tmp);
-        return rt_fail(RT_EIO, "cannot rename '%s': %s", d->tmp,
-                       strerror(errno));
-    }
-    return RT_OK;
+    /* A file over the cap is refused whole, never written cut. */
+    if (d->err)
+        err =
+            rt_fail(RT_ETRUNC, "'%s' would exceed %zu bytes", d->path, DAT_MAX);
+    else
+        err = fs_write_atomic(d->path, buf_str(&d->b), d->b.len);
+    buf_release(&d->b);
+    return err;
 }
 
 /* A quoted string for gnuplot data: double quotes and backslashes out. */
-static void dat_quoted(FILE *f, const char *s)
+static void dat_quoted(struct dat *d, const char *s)
 {
-    fputc('"', f);
+    dat_printf(d, "\"");
     for (; s && *s; s++)
         if (*s != '"' && *s != '\\' && *s != '\n' && *s != '\r')
-            fputc(*s, f);
-    fputc('"', f);
+            dat_printf(d, "%c", *s);
+    dat_printf(d, "\"");
 }
 
 /* Lanes: agents with conflicts (most first), then with foreign bumps. */
@@ -763,8 +779,8 @@ static enum rt_err write_swimlanes(const struct diagnosis *d, const char *dir)
     if ((err = dat_open(&f, dir, "swimlane_lanes.dat", "lane label")))
         return err;
     for (size_t l = 0; l < n; l++) {
-        fprintf(f.f, "%zu ", l);
-        fprintf(f.f, "\"%.8s\"\n", d->run->agents[lanes[l]].id);
+        dat_printf(&f, "%zu ", l);
+        dat_printf(&f, "\"%.8s\"\n", d->run->agents[lanes[l]].id);
     }
     if ((err = dat_close(&f)) || (err = dat_open(&f, dir, "swimlane_states.dat",
                                                  "lane t0 t1 kind state")))
@@ -782,17 +798,17 @@ static enum rt_err write_swimlanes(const struct diagnosis *d, const char *dir)
                 if (!state)
                     state = t->from;
                 if (at > from) {
-                    fprintf(f.f, "%zu %.3f %.3f %d ", l, from, at, pres);
-                    dat_quoted(f.f, state);
-                    fputc('\n', f.f);
+                    dat_printf(&f, "%zu %.3f %.3f %d ", l, from, at, pres);
+                    dat_quoted(&f, state);
+                    dat_printf(&f, "\n");
                 }
                 from = at > from ? at : from;
                 state = t->to;
             }
             if (state && end > from) {
-                fprintf(f.f, "%zu %.3f %.3f %d ", l, from, end, pres);
-                dat_quoted(f.f, state);
-                fputc('\n', f.f);
+                dat_printf(&f, "%zu %.3f %.3f %d ", l, from, end, pres);
+                dat_quoted(&f, state);
+                dat_printf(&f, "\n");
             }
         }
     }
@@ -802,8 +818,8 @@ static enum rt_err write_swimlanes(const struct diagnosis *d, const char *dir)
     for (size_t l = 0; l < n; l++)
         for (size_t i = 0; i < d->n_bumps; i++)
             if (d->bumps[i].b.agent == lanes[l])
-                fprintf(f.f, "%zu %.3f %d\n", l, rel_s(d, d->bumps[i].t_ns),
-                        d->bumps[i].attr != DIAG_ATTR_OWN);
+                dat_printf(&f, "%zu %.3f %d\n", l, rel_s(d, d->bumps[i].t_ns),
+                           d->bumps[i].attr != DIAG_ATTR_OWN);
     if ((err = dat_close(&f)) ||
         (err = dat_open(&f, dir, "swimlane_windows.dat",
                         "lane t_read t_write outcome")))
@@ -814,18 +830,18 @@ static enum rt_err write_swimlanes(const struct diagnosis *d, const char *dir)
             if (op->agent != lanes[l] || op->first_read_wall_ns <= 0 ||
                 op->last_write_wall_ns <= 0 || strcmp(op->outcome, "ok"))
                 continue;
-            fprintf(f.f, "%zu %.3f %.3f 0\n", l,
-                    rel_s(d, op->first_read_wall_ns),
-                    rel_s(d, op->last_write_wall_ns));
+            dat_printf(&f, "%zu %.3f %.3f 0\n", l,
+                       rel_s(d, op->first_read_wall_ns),
+                       rel_s(d, op->last_write_wall_ns));
         }
         for (size_t i = 0; i < d->n_conflicts; i++) {
             const struct diag_conflict *c = &d->conflicts[i];
             if (c->k->agent != lanes[l])
                 continue;
-            fprintf(f.f, "%zu %.3f %.3f 1\n", l,
-                    rel_s(d, c->read_wall_ns > 0 ? c->read_wall_ns
-                                                 : c->k->send_wall_ns),
-                    rel_s(d, c->k->send_wall_ns));
+            dat_printf(&f, "%zu %.3f %.3f 1\n", l,
+                       rel_s(d, c->read_wall_ns > 0 ? c->read_wall_ns
+                                                    : c->k->send_wall_ns),
+                       rel_s(d, c->k->send_wall_ns));
         }
     }
     return dat_close(&f);
@@ -867,8 +883,8 @@ static enum rt_err write_lag(const struct diagnosis *d, const char *dir)
             counts[bin < LAG_BINS ? bin : LAG_BINS - 1]++;
         }
         for (size_t b = 0; b < LAG_BINS; b++)
-            fprintf(f.f, "%g %g %llu\n", (double)b * width,
-                    (double)(b + 1) * width, (unsigned long long)counts[b]);
+            dat_printf(&f, "%g %g %llu\n", (double)b * width,
+                       (double)(b + 1) * width, (unsigned long long)counts[b]);
     }
     free(lags);
     return dat_close(&f);
@@ -886,8 +902,8 @@ static enum rt_err write_outcomes(const struct diagnosis *d, const char *dir)
         return err;
     for (size_t i = 0; i < q->n_seconds; i++) {
         const struct runload_second *s = &q->per_second[i];
-        fprintf(f.f, "%.3f %u %u %u %u\n", base + (double)i, s->ok, s->conflict,
-                s->throttled, s->error);
+        dat_printf(&f, "%.3f %u %u %u %u\n", base + (double)i, s->ok,
+                   s->conflict, s->throttled, s->error);
     }
     if ((err = dat_close(&f)) ||
         (err = dat_open(&f, dir, "replay_windows.dat", "t0 t1 strategy")))
@@ -896,9 +912,10 @@ static enum rt_err write_outcomes(const struct diagnosis *d, const char *dir)
         const struct diag_strategy *s = &d->strategies[i];
         if (s->start_ns <= 0 || s->end_ns <= s->start_ns)
             continue;
-        fprintf(f.f, "%.3f %.3f ", rel_s(d, s->start_ns), rel_s(d, s->end_ns));
-        dat_quoted(f.f, s->name);
-        fputc('\n', f.f);
+        dat_printf(&f, "%.3f %.3f ", rel_s(d, s->start_ns),
+                   rel_s(d, s->end_ns));
+        dat_quoted(&f, s->name);
+        dat_printf(&f, "\n");
     }
     return dat_close(&f);
 }
@@ -915,11 +932,11 @@ static enum rt_err write_tables(const struct diagnosis *d, const char *dir)
         const struct runload_hist *h = d->run->requests.latency_by_status[s];
         if (!h || !h->n)
             continue;
-        fprintf(f.f, "%d %llu %.3f %.3f %.3f %.3f\n", s,
-                (unsigned long long)h->n, runload_hist_quantile(h, 0.5) / MS_NS,
-                runload_hist_quantile(h, 0.9) / MS_NS,
-                runload_hist_quantile(h, 0.99) / MS_NS,
-                (double)h->max_ns / MS_NS);
+        dat_printf(
+            &f, "%d %llu %.3f %.3f %.3f %.3f\n", s, (unsigned long long)h->n,
+            runload_hist_quantile(h, 0.5) / MS_NS,
+            runload_hist_quantile(h, 0.9) / MS_NS,
+            runload_hist_quantile(h, 0.99) / MS_NS, (double)h->max_ns / MS_NS);
     }
     if ((err = dat_close(&f)) ||
         (err = dat_open(&f, dir, "conflict_state.dat",
@@ -927,10 +944,10 @@ static enum rt_err write_tables(const struct diagnosis *d, const char *dir)
         return err;
     for (size_t i = 0; i < d->n_states; i++) {
         const struct diag_state_count *s = &d->by_state[i];
-        dat_quoted(f.f, s->state);
-        fprintf(f.f, " %llu %llu %.4f\n", (unsigned long long)s->writes,
-                (unsigned long long)s->conflicts,
-                s->writes ? (double)s->conflicts / (double)s->writes : 0.0);
+        dat_quoted(&f, s->state);
+        dat_printf(&f, " %llu %llu %.4f\n", (unsigned long long)s->writes,
+                   (unsigned long long)s->conflicts,
+                   s->writes ? (double)s->conflicts / (double)s->writes : 0.0);
     }
     if ((err = dat_close(&f)) ||
         (err = dat_open(&f, dir, "strategies.dat",
@@ -939,12 +956,13 @@ static enum rt_err write_tables(const struct diagnosis *d, const char *dir)
         return err;
     for (size_t i = 0; i < d->n_strategies; i++) {
         const struct diag_strategy *s = &d->strategies[i];
-        dat_quoted(f.f, s->name);
-        fprintf(f.f, " %llu %llu %llu %llu %llu %llu %llu\n",
-                (unsigned long long)s->operations, (unsigned long long)s->ok,
-                (unsigned long long)s->conflict, (unsigned long long)s->gave_up,
-                (unsigned long long)s->error, (unsigned long long)s->requests,
-                (unsigned long long)s->wasted);
+        dat_quoted(&f, s->name);
+        dat_printf(&f, " %llu %llu %llu %llu %llu %llu %llu\n",
+                   (unsigned long long)s->operations, (unsigned long long)s->ok,
+                   (unsigned long long)s->conflict,
+                   (unsigned long long)s->gave_up, (unsigned long long)s->error,
+                   (unsigned long long)s->requests,
+                   (unsigned long long)s->wasted);
     }
     return dat_close(&f);
 }

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/units.h"
 #include "base/xalloc.h"
@@ -1535,29 +1536,14 @@ static void remove_images(const char *dir, const char *name)
 static enum rt_err write_script(const char *dir, const char *name,
                                 const struct script *s)
 {
-    char path[PATH_BYTES], tmp[PATH_BYTES + 8];
+    char path[PATH_BYTES];
     const char *text = buf_str(&s->text);
-    FILE *f;
-    int ok;
 
     if (s->err != RT_OK)
         return rt_fail(RT_EIO, "cannot write '%s/%s.gp': %s", dir, name,
                        rt_strerror(s->err));
     snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f)
-        return rt_fail(RT_EIO, "cannot create '%s': %s", tmp, strerror(errno));
-    ok = fwrite(text, 1, s->text.len, f) == s->text.len;
-    if (fclose(f) != 0)
-        ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-
-        unlink(tmp);
-        return rt_fail(RT_EIO, "cannot write '%s': %s", path, strerror(e));
-    }
-    return RT_OK;
+    return fs_write_atomic(path, text, s->text.len);
 }
 
 enum run_result { RUN_OK, RUN_FAILED, RUN_NOT_FOUND };

@@ -38,7 +38,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     static const char *const leftovers[] = {
-        "a/b/c", "a/b", "a", "file/x", "file", "trail/x", "trail",
+        "a/b/c", "a/b", "a",       "file/x",  "file", "trail/x",
+        "trail", "out", "out.tmp", "dir.tmp", "dir",
     };
     struct fixture *fx = *state;
     char p[512];
@@ -114,13 +115,59 @@ static void empty_path_is_invalid(void **state)
     assert_int_equal(fs_mkdir_p(""), RT_EINVAL);
 }
 
+static char *read_all(const char *path)
+{
+    static char text[256];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f)
+        return NULL;
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void write_atomic_creates_and_replaces(void **state)
+{
+    struct fixture *fx = *state;
+    char p[512], tmp[520];
+
+    snprintf(p, sizeof(p), "%s/out", fx->root);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", p);
+    assert_int_equal(fs_write_atomic(p, "first\n", 6), RT_OK);
+    assert_string_equal(read_all(p), "first\n");
+    assert_int_equal(fs_write_atomic(p, "2nd", 3), RT_OK);
+    assert_string_equal(read_all(p), "2nd");
+    assert_int_not_equal(access(tmp, F_OK), 0);
+}
+
+/* A directory in the way: the rename fails, nothing is left behind. */
+static void write_atomic_failure_leaves_no_tmp(void **state)
+{
+    struct fixture *fx = *state;
+    char p[512], tmp[520];
+
+    snprintf(p, sizeof(p), "%s/dir", fx->root);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", p);
+    assert_int_equal(mkdir(p, 0755), 0);
+    assert_int_equal(fs_write_atomic(p, "x", 1), RT_EIO);
+    assert_true(is_dir(p));
+    assert_int_not_equal(access(tmp, F_OK), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(creates_missing_parents),    T(existing_directory_is_fine),
-        T(trailing_slash_is_accepted), T(file_in_the_way_is_an_error),
+        T(creates_missing_parents),
+        T(existing_directory_is_fine),
+        T(trailing_slash_is_accepted),
+        T(file_in_the_way_is_an_error),
         T(empty_path_is_invalid),
+        T(write_atomic_creates_and_replaces),
+        T(write_atomic_failure_leaves_no_tmp),
     };
 #undef T
 
