@@ -335,6 +335,41 @@ static void analyze_reproduces_the_run(void **state)
     }
 }
 
+/* A secret the process knows (here from GENESYSCLOUD_OAUTHCLIENT_SECRET)
+ * found in any output: the analysis fails, names the file, never prints
+ * the secret, and the earlier bundle stays as it was. */
+static void bundle_refuses_a_known_secret(void **state)
+{
+    static const char secret[] = "presence:Break"; /* in summary.json */
+    char dir[PATH_MAX + 64], path[2 * PATH_MAX], err[PATH_MAX + 64];
+    char *args[] = {binary, "analyze", dir, "-q", NULL};
+    char *before, *after, *log;
+    size_t lb, la;
+    int status;
+    pid_t pid;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/confound", tmpdir);
+    snprintf(path, sizeof(path), "%s/evidence.tar.gz", dir);
+    before = files_read(path, &lb);
+    snprintf(err, sizeof(err), "%s/secret.err", tmpdir);
+    setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", secret, 1);
+    pid = spawn_quiet(binary, args, err);
+    unsetenv("GENESYSCLOUD_OAUTHCLIENT_SECRET");
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    log = files_read(err, NULL);
+    assert_non_null(strstr(log, "forbidden string"));
+    assert_null(strstr(log, secret));
+    after = files_read(path, &la);
+    assert_int_equal(la, lb);
+    assert_memory_equal(after, before, lb);
+    free(before);
+    free(after);
+    free(log);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -360,6 +395,7 @@ int main(void)
         cmocka_unit_test(confound_is_named),
         cmocka_unit_test(inconclusive_says_how_long),
         cmocka_unit_test(analyze_reproduces_the_run),
+        cmocka_unit_test(bundle_refuses_a_known_secret),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

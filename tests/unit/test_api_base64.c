@@ -113,6 +113,32 @@ static void redact_line_cuts_after_redacting_and_flattens(void **state)
     assert_string_equal(out, "s3cr3t-value");
 }
 
+/* redact_list: a copy of every secret, each once, NULL-terminated. */
+static void redact_list_copies_every_secret_once(void **state)
+{
+    char **list;
+    size_t n;
+
+    (void)state;
+    redact_clear();
+    redact_add("s3cr3t-value");
+    redact_add("tok-123");
+    redact_add("tok-123"); /* kept once */
+    n = redact_list(&list);
+    assert_int_equal(n, 2);
+    assert_non_null(list);
+    assert_null(list[2]);
+    assert_true(
+        (!strcmp(list[0], "s3cr3t-value") && !strcmp(list[1], "tok-123")) ||
+        (!strcmp(list[1], "s3cr3t-value") && !strcmp(list[0], "tok-123")));
+    redact_list_free(list);
+    redact_clear();
+    n = redact_list(&list);
+    assert_int_equal(n, 0);
+    assert_null(list[0]);
+    redact_list_free(list);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +148,7 @@ int main(void)
         cmocka_unit_test(base64_over_the_cap_leaves_buffer_unchanged),
         cmocka_unit_test(redaction_hides_every_registered_secret),
         cmocka_unit_test(redact_line_cuts_after_redacting_and_flattens),
+        cmocka_unit_test(redact_list_copies_every_secret_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
