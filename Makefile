@@ -9,10 +9,10 @@ DESTDIR ?=
 SANITIZE ?=
 FUZZ_SECONDS ?= 20
 
-PKGS    := libcurl libcjson libmicrohttpd libcrypto zlib
+PKGS    := libcurl libcjson libmicrohttpd libwebsockets libcrypto zlib
 TESTPKG := cmocka libpng
 DEBS    := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
-           libmicrohttpd-dev libcmocka-dev libpng-dev libssl-dev zlib1g-dev gnuplot-nox \
+           libmicrohttpd-dev libwebsockets-dev libcmocka-dev libpng-dev libssl-dev zlib1g-dev gnuplot-nox \
            chromium
 
 comma := ,

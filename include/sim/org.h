@@ -94,9 +94,15 @@ int org_starts_on_queue(const struct sim_config *cfg, size_t i);
 struct sim_org *org_new(const struct sim_config *cfg, struct sim_log *log);
 void org_free(struct sim_org *self); /* NULL-safe */
 
-/* Install the transition hook (before any thread starts).  Not
- * thread-safe. */
-void org_set_hook(struct sim_org *self, sim_transition_fn fn, void *ctx);
+#define ORG_HOOKS_MAX 4
+
+/* Add a transition listener; they run in the order added, on the thread
+ * that made the change.  Install and remove only while no other thread
+ * touches the org (before the world and the server start, after they
+ * stop).  RT_EBUSY beyond ORG_HOOKS_MAX. */
+enum rt_err org_add_hook(struct sim_org *self, sim_transition_fn fn, void *ctx);
+/* Remove the listener added with exactly @fn and @ctx (no-op if absent). */
+void org_remove_hook(struct sim_org *self, sim_transition_fn fn, void *ctx);
 
 size_t org_agent_count(const struct sim_org *self);
 /* Agent index for a user id, or -1.  Lock-free (immutable index). */

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/rng.h"
 #include "base/xalloc.h"
 
@@ -92,8 +93,13 @@ struct sim_org {
     struct sim_log *log;
     int64_t read_lag_ns;
     uint64_t seed;
-    sim_transition_fn hook;
-    void *hook_ctx;
+    /* Transition listeners (the world, the notification hub), installed
+     * before any thread starts and read without a lock afterwards. */
+    struct {
+        sim_transition_fn fn;
+        void *ctx;
+    } hooks[ORG_HOOKS_MAX];
+    size_t n_hooks;
 };
 
 /* Normalise a presence spelling: lowercase, no spaces or underscores. */
@@ -318,10 +324,35 @@ void org_free(struct sim_org *self)
     free(self);
 }
 
-void org_set_hook(struct sim_org *self, sim_transition_fn fn, void *ctx)
+enum rt_err org_add_hook(struct sim_org *self, sim_transition_fn fn, void *ctx)
 {
-    self->hook = fn;
-    self->hook_ctx = ctx;
+    if (self->n_hooks == ORG_HOOKS_MAX)
+        return rt_fail(RT_EBUSY, "too many transition hooks");
+    self->hooks[self->n_hooks].fn = fn;
+    self->hooks[self->n_hooks].ctx = ctx;
+    self->n_hooks++;
+    return RT_OK;
+}
+
+void org_remove_hook(struct sim_org *self, sim_transition_fn fn, void *ctx)
+{
+    for (size_t k = 0; k < self->n_hooks; k++) {
+        if (self->hooks[k].fn != fn || self->hooks[k].ctx != ctx)
+            continue;
+        memmove(&self->hooks[k], &self->hooks[k + 1],
+                (self->n_hooks - k - 1) * sizeof(self->hooks[0]));
+        self->n_hooks--;
+        return;
+    }
+}
+
+static void run_hooks(struct sim_org *self, size_t i, enum sim_prop prop,
+                      int old_value, int new_value, int64_t wall_ns,
+                      const struct sim_writer *who)
+{
+    for (size_t k = 0; k < self->n_hooks; k++)
+        self->hooks[k].fn(self->hooks[k].ctx, i, prop, old_value, new_value,
+                          wall_ns, who);
 }
 
 size_t org_agent_count(const struct sim_org *self)
@@ -611,9 +642,8 @@ void org_set_presence(struct sim_org *self, size_t i, enum sim_presence p,
               sim_presence_defs[p].name, who);
     }
     pthread_mutex_unlock(&a->lock);
-    if (old != p && self->hook)
-        self->hook(self->hook_ctx, i, SIM_PROP_PRESENCE, (int)old, (int)p, now,
-                   who);
+    if (old != p)
+        run_hooks(self, i, SIM_PROP_PRESENCE, (int)old, (int)p, now, who);
 }
 
 void org_set_routing(struct sim_org *self, size_t i, enum sim_routing r,
@@ -632,9 +662,8 @@ void org_set_routing(struct sim_org *self, size_t i, enum sim_routing r,
               sim_routing_names[r], who);
     }
     pthread_mutex_unlock(&a->lock);
-    if (old != r && self->hook)
-        self->hook(self->hook_ctx, i, SIM_PROP_ROUTING, (int)old, (int)r, now,
-                   who);
+    if (old != r)
+        run_hooks(self, i, SIM_PROP_ROUTING, (int)old, (int)r, now, who);
 }
 
 enum sim_presence org_presence(struct sim_org *self, size_t i)

@@ -1033,7 +1033,8 @@ struct world *world_new(const struct sim_config *cfg, struct sim_org *org)
 {
     struct world *self = world_create(cfg, org);
 
-    org_set_hook(org, on_transition, self);
+    /* The world is the first listener; it cannot be refused. */
+    (void)org_add_hook(org, on_transition, self);
     return self;
 }
 
@@ -1123,7 +1124,7 @@ void world_free(struct world *self)
     if (!self)
         return;
     world_stop(self);
-    org_set_hook(self->org, NULL, NULL);
+    org_remove_hook(self->org, on_transition, self);
     world_destroy(self);
 }
 
