@@ -18,6 +18,8 @@
 #define SIM_NAME_MAX 64
 #define SIM_ON_MAX 16
 #define SIM_ACTORS_MAX 32
+#define SIM_FORBID_MAX 8
+#define SIM_STREAM_FAULTS_MAX 8
 
 enum sim_actor_kind {
     SIM_ACTOR_ROUTING_ENGINE,
@@ -77,6 +79,29 @@ struct sim_world_config {
     double fault_drop;          /* chance a connection drops, no effect */
     double fault_lost_response; /* chance a write commits, reply lost */
     int64_t read_lag_ns;        /* reads may see state up to this old */
+
+    /* Permissions the simulated clients lack ("audits:audit:view",
+     * "analytics:userDetail:view", ...): a call needing one answers 403
+     * missing.permissions (sim_req_require). */
+    char forbid[SIM_FORBID_MAX][SIM_NAME_MAX];
+    size_t n_forbid;
+    /* Token requests per minute per client at /oauth/token; 0 = no
+     * limit.  Beyond it: 429 with Retry-After. */
+    int64_t token_rate_limit_per_min;
+
+    /* Notifications (world.notifications).  Fault times are from the
+     * simulator's start and apply to every socket open at that moment. */
+    struct {
+        int64_t heartbeat_ns;     /* channel.metadata heartbeat, 30 s */
+        int64_t closing_grace_ns; /* socket_closing warning to the drop */
+        int64_t closing_at_ns[SIM_STREAM_FAULTS_MAX]; /* socket_closing */
+        size_t n_closing;
+        int64_t drop_at_ns[SIM_STREAM_FAULTS_MAX]; /* dropped, no warning */
+        size_t n_drop;
+        int64_t silent_at_ns[SIM_STREAM_FAULTS_MAX]; /* socket stays open
+                                                        but sends nothing */
+        size_t n_silent;
+    } stream;
 };
 
 struct sim_config {

@@ -113,6 +113,11 @@ void sim_reply_error(struct sim_req *req, int status, const char *code,
                      const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* 0 when the client holds @permission ("audits:audit:view"); otherwise
+ * replies 403 missing.permissions (world.forbid lists what clients lack)
+ * and returns -1. */
+int sim_req_require(struct sim_req *req, const char *permission);
+
 /* Paging helper for entity listings: reads pageSize (1..@max_size, default
  * @def_size) and pageNumber (>= 1); -1 after a 400 reply. */
 int sim_req_paging(struct sim_req *req, int64_t def_size, int64_t max_size,

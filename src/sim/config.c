@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/units.h"
 #include "sim/org.h"
 
 const char *const sim_actor_kind_names[] = {
@@ -38,6 +39,9 @@ void sim_config_defaults(struct sim_config *cfg)
     w->not_responding_p = 0.0;
     w->not_responding_ns = 10 * NS_PER_S;
     w->mean_away_every_ns = 5 * 60 * NS_PER_S;
+    w->stream.heartbeat_ns = 30 * NS_PER_S;
+    /* Real sockets close about a minute after the warning. */
+    w->stream.closing_grace_ns = 60 * NS_PER_S;
 }
 
 static const char *const actor_keys[SIM_ACTOR_KIND_COUNT][12] = {
@@ -214,13 +218,103 @@ static enum rt_err parse_presence(struct jread *jr, const cJSON *node,
     return RT_OK;
 }
 
+/* A member of @node holding an array of at most @max durations. */
+static enum rt_err parse_times(struct jread *jr, const cJSON *node,
+                               const char *path, const char *key, int64_t *out,
+                               size_t max, size_t *n)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(node, key), *item;
+    char sub[JREAD_PATH_MAX], at[JREAD_PATH_MAX];
+    int i = 0;
+
+    if (!arr)
+        return RT_OK;
+    jread_path(sub, sizeof(sub), path, key);
+    if (!cJSON_IsArray(arr))
+        return jread_fail(jr, sub,
+                          "expected an array of times such as "
+                          "[\"20s\", \"1m\"]");
+    cJSON_ArrayForEach(item, arr)
+    {
+        int64_t v;
+        jread_path_index(at, sizeof(at), sub, i);
+        if ((size_t)i >= max)
+            return jread_fail(jr, at, "at most %zu times", max);
+        if (!cJSON_IsString(item) ||
+            units_parse_duration(item->valuestring, &v) || v < 0)
+            return jread_fail(jr, at,
+                              "expected a time from the start such as "
+                              "\"20s\"");
+        out[i++] = v;
+    }
+    *n = (size_t)i;
+    return RT_OK;
+}
+
+static enum rt_err parse_notifications(struct jread *jr, const cJSON *node,
+                                       struct sim_world_config *w)
+{
+    static const char *const keys[] = {"heartbeat",         "closing_grace",
+                                       "socket_closing_at", "drop_at",
+                                       "silent_at",         NULL};
+    const char *path = "world.notifications";
+
+    if (jread_object(jr, node, path, keys) ||
+        jread_duration(jr, node, path, "heartbeat", &w->stream.heartbeat_ns) ||
+        jread_duration(jr, node, path, "closing_grace",
+                       &w->stream.closing_grace_ns) ||
+        parse_times(jr, node, path, "socket_closing_at",
+                    w->stream.closing_at_ns, SIM_STREAM_FAULTS_MAX,
+                    &w->stream.n_closing) ||
+        parse_times(jr, node, path, "drop_at", w->stream.drop_at_ns,
+                    SIM_STREAM_FAULTS_MAX, &w->stream.n_drop) ||
+        parse_times(jr, node, path, "silent_at", w->stream.silent_at_ns,
+                    SIM_STREAM_FAULTS_MAX, &w->stream.n_silent))
+        return RT_EINVAL;
+    if (w->stream.heartbeat_ns <= 0)
+        return jread_fail(jr, "world.notifications.heartbeat",
+                          "must be greater than 0");
+    return RT_OK;
+}
+
+static enum rt_err parse_forbid(struct jread *jr, const cJSON *arr,
+                                struct sim_world_config *w)
+{
+    const cJSON *item;
+    char at[JREAD_PATH_MAX];
+    int i = 0;
+
+    if (!cJSON_IsArray(arr))
+        return jread_fail(jr, "world.forbid",
+                          "expected an array of permissions such as "
+                          "[\"audits:audit:view\"]");
+    cJSON_ArrayForEach(item, arr)
+    {
+        jread_path_index(at, sizeof(at), "world.forbid", i);
+        if (i >= SIM_FORBID_MAX)
+            return jread_fail(jr, at, "at most %d permissions", SIM_FORBID_MAX);
+        if (!cJSON_IsString(item) || !*item->valuestring ||
+            strlen(item->valuestring) >= SIM_NAME_MAX ||
+            !strchr(item->valuestring, ':'))
+            return jread_fail(jr, at,
+                              "expected a permission such as "
+                              "\"audits:audit:view\"");
+        snprintf(w->forbid[i], sizeof(w->forbid[i]), "%s", item->valuestring);
+        i++;
+    }
+    w->n_forbid = (size_t)i;
+    return RT_OK;
+}
+
 static enum rt_err parse_world(struct jread *jr, const cJSON *node,
                                struct sim_config *cfg)
 {
     static const char *const keys[] = {
-        "presence", "actors", "rate_limit", "latency",        "faults",
-        "read_lag", "queues", "skills",     "token_lifetime", NULL};
-    static const char *const rl_keys[] = {"per_minute", NULL};
+        "presence",       "actors",   "rate_limit",    "latency",
+        "faults",         "read_lag", "queues",        "skills",
+        "token_lifetime", "forbid",   "notifications", NULL};
+    static const char *const rl_keys[] = {"per_minute", "token_per_minute",
+                                          NULL};
     static const char *const lat_keys[] = {"read", "write", NULL};
     static const char *const fault_keys[] = {"http_5xx", "drop",
                                              "lost_response", NULL};
@@ -243,7 +337,15 @@ static enum rt_err parse_world(struct jread *jr, const cJSON *node,
     if ((m = cJSON_GetObjectItemCaseSensitive(node, "rate_limit")) &&
         (jread_object(jr, m, "world.rate_limit", rl_keys) ||
          jread_int(jr, m, "world.rate_limit", "per_minute", 0, 1000000000,
-                   &w->rate_limit_per_min)))
+                   &w->rate_limit_per_min) ||
+         jread_int(jr, m, "world.rate_limit", "token_per_minute", 0, 1000000000,
+                   &w->token_rate_limit_per_min)))
+        return RT_EINVAL;
+    if ((m = cJSON_GetObjectItemCaseSensitive(node, "forbid")) &&
+        parse_forbid(jr, m, w))
+        return RT_EINVAL;
+    if ((m = cJSON_GetObjectItemCaseSensitive(node, "notifications")) &&
+        parse_notifications(jr, m, w))
         return RT_EINVAL;
     if ((m = cJSON_GetObjectItemCaseSensitive(node, "latency")) &&
         (jread_object(jr, m, "world.latency", lat_keys) ||

@@ -301,6 +301,22 @@ void sim_reply_error(struct sim_req *req, int status, const char *code,
     sim_reply_json(req, status, o);
 }
 
+int sim_req_require(struct sim_req *req, const char *permission)
+{
+    const struct sim_world_config *w = &req->cfg->world;
+
+    for (size_t k = 0; k < w->n_forbid; k++) {
+        if (strcmp(w->forbid[k], permission))
+            continue;
+        sim_reply_error(req, 403, "missing.permissions",
+                        "Unable to perform the requested action. You are "
+                        "missing the following permission(s): [%s]",
+                        permission);
+        return -1;
+    }
+    return 0;
+}
+
 int sim_req_paging(struct sim_req *req, int64_t def_size, int64_t max_size,
                    int64_t *page_size, int64_t *page_number)
 {
