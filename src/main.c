@@ -19,6 +19,7 @@ static const char usage[] =
     "    analyze    diagnose a recorded run again from its directory\n"
     "    sim        serve a simulated Genesys Cloud org on 127.0.0.1\n"
     "    check      validate a scenario and print it resolved\n"
+    "    restore    put back what a killed run changed on an org\n"
     "    version    print the version\n"
     "\n"
     "'racetrace <command> --help' describes a command.\n";
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
         rc = cmd_analyze(argc - 1, argv + 1);
     } else if (!strcmp(cmd, "check")) {
         rc = cmd_check(argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "restore")) {
+        rc = cmd_restore(argc - 1, argv + 1);
     } else {
         log_error("unknown command '%s'", cmd);
         fputs(usage, stderr);

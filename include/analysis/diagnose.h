@@ -3,15 +3,23 @@
  * versions and why each update conflicted.
  *
  *   1. Timelines: each agent's presence and routing transitions, at the
- *      server's time when the observation carried one.
- *   2. Own vs foreign bumps (runload_classify_bumps).
+ *      server's time when the observation carried one.  Transitions from
+ *      the analytics history (exact server times) are merged with those
+ *      the poll and the notifications stream saw: one seen by several
+ *      sources counts once, and those only analytics saw are counted as
+ *      missed by the live observers.
+ *   2. Own vs foreign bumps (runload_classify_bumps), and the audit
+ *      record of each foreign bump: its writer (who) and, when the record
+ *      is unambiguous, the server's time of the write, which replaces the
+ *      bump's observation bracket as its time in every step below.
  *   3. Association of foreign bumps with every kind of transition seen
  *      (circular time-shift permutation test, Holm-adjusted), confounds
  *      between signals resolved by the transitions of one without the other.
- *   4. Attribution of every foreign bump, best evidence first: a
- *      significant transition of the same agent shortly before; a
- *      significant cross-agent burst (a batch job); a significant per-agent
- *      period (a sync job); else unexplained.
+ *   4. Attribution of every foreign bump by its timing, for the
+ *      association and the verdict (why): a significant transition of the
+ *      same agent shortly before; a significant cross-agent burst (a batch
+ *      job); a significant per-agent period (a sync job); else
+ *      unexplained.  The audit's writer is kept beside it.
  *   5. Conflicts: the bump that created the version after the one we sent,
  *      its origin and attribution, and the agent's state at write time;
  *      a 2x2 table with Fisher's exact test.
@@ -82,10 +90,12 @@ void diagnose_params_default(struct diag_params *p);
 
 /* One transition of one agent (presence or routing). */
 struct diag_transition {
-    int64_t t_ns;     /* server time, else the bracket's middle */
-    const char *from; /* interned by the run */
-    const char *to;   /* interned by the run */
-    int is_presence;  /* 1 presence, 0 routing */
+    int64_t t_ns;       /* server time, else the bracket's middle */
+    const char *from;   /* interned by the run */
+    const char *to;     /* interned by the run */
+    const char *source; /* the observation's: poll, stream, analytics */
+    int is_presence;    /* 1 presence, 0 routing */
+    int missed;         /* from analytics, and no poll or stream saw it */
 };
 
 struct diag_timeline {
@@ -104,8 +114,9 @@ struct diag_signal {
     double p_adjusted; /* Holm */
     int significant;
     double score; /* coverage x hit rate: how much it explains, how well */
-    /* Lags from each covered bump's bracket middle to the transition, in
-     * ns, clipped at 0 (summary of them). */
+    /* Lags from the transition to each covered bump, in ns: to its
+     * audit time, else to its bracket middle, clipped at 0 (summary of
+     * them; see diagnose_bump_lag_ns()). */
     struct stats_summary lag;
     /* Indices into diagnosis.signals this one is confounded with. */
     size_t confounded[4];
@@ -113,14 +124,73 @@ struct diag_signal {
     int demoted; /* confounded and beaten by another signal */
 };
 
+/* Where a bump's time comes from. */
+enum diag_time_source {
+    DIAG_TIME_BRACKET, /* its observation's bracket end */
+    DIAG_TIME_AUDIT,   /* the server's time of the write (audit record) */
+};
+
+/* "bracket", "audit".  Thread-safe. */
+const char *diag_time_source_name(enum diag_time_source source);
+
 /* A foreign or own bump with its explanation. */
 struct diag_bump {
     struct runload_bump b;
-    int64_t t_ns; /* bracket end: the latest it can have happened */
+    /*
+     * Its time for every test, the lag, the attribution and the plots.
+     * The server's time of the write when one audit record attributed
+     * the bump unambiguously (kept within the bracket widened by the
+     * audit tolerance); else the bracket end, the latest it can have
+     * happened, so a bump that follows a transition is never placed
+     * before it.
+     */
+    int64_t t_ns;
+    enum diag_time_source time_source;
+    /* What its timing points to (the association and the verdict use
+     * it, whether or not the audit named a writer). */
     enum diag_attr attr;
     size_t signal;  /* DIAG_ATTR_TRANSITION: index into signals */
-    int64_t lag_ns; /* bracket end - that transition, -1 when none */
+    int64_t lag_ns; /* t_ns - that transition, -1 when none */
     size_t burst;   /* DIAG_ATTR_BATCH: index into bursts */
+    /* Foreign bumps only: the audit record that wrote it (borrowed from
+     * the run, NULL when none) and its writer (index into writers,
+     * DIAG_NONE); ambiguous when records of other writers fit too. */
+    const struct runload_audit *audit;
+    size_t writer;
+    int audit_ambiguous;
+};
+
+/* Who a writer is, from its audit records. */
+enum diag_writer_kind {
+    DIAG_WRITER_CLIENT,  /* an OAuth client: an integration */
+    DIAG_WRITER_USER,    /* a person */
+    DIAG_WRITER_PROCESS, /* an application or internal process */
+    DIAG_WRITER_UNKNOWN, /* a record naming none of these */
+    DIAG_WRITER_KIND_COUNT
+};
+
+/* "client", "user", "process", "unknown".  Thread-safe. */
+const char *diag_writer_kind_name(enum diag_writer_kind kind);
+
+/* A writer the audit trail named for foreign bumps. */
+struct diag_writer {
+    enum diag_writer_kind kind;
+    /* Client id, user id (else name) or application, by kind; "" for
+     * unknown.  Interned by the run. */
+    const char *id;
+    const char *level; /* USER, SYSTEM, ... as recorded; "" unknown */
+    /* Its first attributed record: client id, application and user as
+     * recorded (borrowed from the run). */
+    const struct runload_audit *record;
+    /* "OAuth client 'crm-sync' (application 'CRM', level SYSTEM)",
+     * "user 'Jane Doe' (id u-1, level USER)", "SYSTEM process
+     * 'routing-engine'". */
+    char label[256];
+    size_t bumps;     /* foreign bumps attributed to it */
+    size_t ambiguous; /* of them, with another writer's record fitting */
+    /* Its bumps by the cause their timing points to (a transition's
+     * property, batch, periodic; other-writer for the unexplained). */
+    size_t by_cause[DIAG_CAUSE_COUNT];
 };
 
 /* A cross-agent burst of foreign bumps. */
@@ -144,7 +214,9 @@ struct diag_conflict {
 
 struct diag_strategy {
     const char *name;
-    uint64_t operations, ok, conflict, gave_up, error, unknown;
+    /* Operations by outcome; dry_run: a dry run's, which sent no write
+     * (racetrace run --dry-run). */
+    uint64_t operations, ok, conflict, gave_up, error, unknown, dry_run;
     uint64_t requests, wasted;
     int64_t start_ns, end_ns;
     uint64_t lost_updates;
@@ -181,6 +253,10 @@ struct diag_truth_score {
     uint64_t own_agree, own_total; /* own/foreign split agreeing */
     enum diag_cause true_cause;
     int verdict_correct;
+    /* Foreign bumps the audit attributed, and of them those whose writer
+     * is the simulator's actor (its client id, or its name as user or
+     * application). */
+    uint64_t audit_attributed, audit_correct;
 };
 
 struct diag_secondary {
@@ -188,6 +264,7 @@ struct diag_secondary {
     const char *signal;
     double p_value;  /* NaN when none */
     double coverage; /* share of foreign bumps */
+    size_t writer;   /* the audit's writer of these bumps, DIAG_NONE */
 };
 
 struct diag_verdict {
@@ -200,9 +277,14 @@ struct diag_verdict {
     /* For "inconclusive": events that would settle it, 0 unknown. */
     uint64_t events_needed;
     double minutes_needed; /* NaN unknown */
+    /* The writer the audit names for the verdict's bumps (index into
+     * writers), DIAG_NONE when none; it wrote writer_bumps of the
+     * writer_of bumps the verdict's cause stands for. */
+    size_t writer;
+    size_t writer_bumps, writer_of;
     char more_data[400];
-    char headline[300];
-    char text[1600];
+    char headline[400];
+    char text[4096];
 };
 
 struct diagnosis {
@@ -212,6 +294,14 @@ struct diagnosis {
 
     struct diag_timeline *timelines; /* per run agent */
     size_t n_presence, n_routing;    /* transitions */
+    /* The merge of sources: transitions by source in the timelines;
+     * analytics transitions no poll or stream observation saw, per
+     * property; observations dropped as the same transition as a better
+     * timed one; analytics rows left out (outside the run, or no
+     * change). */
+    size_t n_from_poll, n_from_stream, n_from_analytics;
+    size_t missed_presence, missed_routing;
+    size_t n_duplicates, n_analytics_dropped;
 
     struct runload_bumps raw;
     struct diag_bump *bumps; /* parallel to raw.items */
@@ -227,6 +317,23 @@ struct diagnosis {
     double periodic_p; /* NaN when not tested */
     size_t periodic_agents;
     double periodic_period_s; /* median over periodic agents, NaN */
+
+    /* Audit attribution.  own_client: the run's OAuth client id (or the
+     * one inferred from the records of the job's own writes), whose
+     * records are the job's own and are never a candidate; "" unknown. */
+    const char *own_client;
+    int own_client_inferred;
+    size_t audit_usable; /* records that may attribute a bump */
+    size_t audit_own;    /* records by the job's own client */
+    size_t audit_attributed, audit_ambiguous; /* foreign bumps */
+    /* Foreign bumps timed by their audit record (DIAG_TIME_AUDIT). */
+    size_t audit_timed;
+    struct diag_writer *writers; /* most bumps first, then by label */
+    size_t n_writers;
+    /* Foreign bumps no audit record attributed, by what their timing
+     * points to: with audit_attributed, each foreign bump counted once
+     * under its best evidence. */
+    size_t unaudited[DIAG_ATTR_COUNT];
 
     struct diag_conflict *conflicts; /* parallel to run->conflicts */
     size_t n_conflicts;
@@ -260,10 +367,11 @@ enum rt_err diagnose(const struct runload *run,
                      const struct diag_params *params, struct diagnosis **out);
 void diagnose_free(struct diagnosis *self); /* NULL-safe */
 
-/* The lag reported for a bump attributed to a transition: from the
- * transition to the middle of the bump's bracket, clipped at 0 (the
- * definition the association's lag statistics use); -1 when the bump has
- * no transition.  Thread-safe. */
+/* The lag reported for a bump attributed to a transition (the
+ * definition the association's lag statistics use): from the transition
+ * to the bump's audit time when it has one (DIAG_TIME_AUDIT), else to the
+ * middle of its bracket, clipped at 0; -1 when the bump has no
+ * transition.  Thread-safe. */
 int64_t diagnose_bump_lag_ns(const struct diag_bump *b);
 
 /* The agent's routing status (or presence) at @t_ns from its timeline:

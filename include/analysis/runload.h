@@ -7,19 +7,27 @@
  *   requests.csv      streamed once: counted (by status, kind and role),
  *                     latencies folded into fixed histograms, and only two
  *                     kinds of row kept: the harness's own writes and the
- *                     version conflicts;
+ *                     replay's version conflicts;
  *   run.json          start, end and the resolved scenario (optional: a
  *                     run killed outright has none, and the window is then
- *                     taken from the data).
+ *                     taken from the data); whether it was a dry run and
+ *                     how many writes it listed; our own OAuth client id, the
+ *                     notifications stream's counters and what the audit
+ *                     and analytics queries returned (all optional: old
+ *                     runs have none of them);
+ *   audit.csv         optional: every row, as per-agent audit records
+ *                     (who wrote to which user, when), kept only for
+ *                     agents the history names.
  *
  * The simulator's truth.csv is loaded apart, into struct runload_truth, by
  * runload_truth_load(): it scores a diagnosis and is never evidence, so no
  * function here takes it.
  *
  * Errors: every parse error names the file and line (base/csvr) and is
- * RT_EPARSE; a missing history file is RT_ENOENT.  A truncated last row
- * (the run was killed mid-write) is skipped with a warning, because the
- * history's contract is whole rows up to the last flush.
+ * RT_EPARSE, audit.csv's included; a missing history file is RT_ENOENT
+ * (a missing audit.csv is not an error: the run had no audit).  A truncated
+ * last row (the run was killed mid-write) is skipped with a warning, because
+ * the history's contract is whole rows up to the last flush.
  *
  * Strings (ids, values, correlation ids) are owned by the run and live
  * until runload_free(); values that repeat (presence names, kinds, roles,
@@ -93,8 +101,10 @@ struct runload_write {
     const char *correlation_id; /* ININ-Correlation-Id (owned by the run) */
 };
 
-/* A request classified as a version conflict (kind "conflict": 409, or
- * 400 "does not match the current version"), from any role. */
+/* A request of the replay (role "replay": the job under test) classified
+ * as a version conflict (kind "conflict": 409, or 400 "does not match the
+ * current version").  Other roles' conflicts (a restore's) are only
+ * counted, in runload_requests.conflicts_other_roles. */
 struct runload_conflict {
     int64_t seq;
     int64_t op_id;
@@ -115,13 +125,29 @@ struct runload_op {
     int64_t read_version; /* -1 when unversioned */
     const char *read_versions;
     int64_t attempts;
-    const char *outcome; /* ok, conflict, gave_up, error, unknown (interned) */
+    /* ok, conflict, gave_up, error, unknown, dry_run (a dry run's: no
+     * write was sent); interned. */
+    const char *outcome;
     int64_t final_version; /* -1 when none */
     int64_t wasted_requests, requests;
     int64_t start_wall_ns, first_read_wall_ns, last_write_wall_ns, end_wall_ns;
     int64_t last_status;
     const char *last_correlation_id, *intent;
     uint64_t line;
+};
+
+/* One audit record of a tracked agent (audit.csv): who changed the user,
+ * through which OAuth client or application, and when. */
+struct runload_audit {
+    const char *id;  /* audit_id (owned by the run) */
+    int64_t wall_ns; /* event time, the server's */
+    /* Interned; "" when empty. */
+    const char *service, *entity_type, *action;
+    const char *level;  /* USER, SYSTEM, ... */
+    const char *status; /* SUCCESS, FAILURE, ... */
+    const char *user_id, *user_name, *client_id, *application;
+    const char *properties; /* changed properties as recorded (owned) */
+    uint64_t line;          /* where in audit.csv */
 };
 
 struct runload_agent {
@@ -132,6 +158,24 @@ struct runload_agent {
     /* The harness's writes to this agent, by send time (then seq). */
     struct runload_write *writes;
     size_t n_writes;
+    /* Audit records of this agent, by event time (then file order). */
+    struct runload_audit *audits;
+    size_t n_audits;
+};
+
+/*
+ * What one post-run evidence query returned (run.json "evidence.audit" or
+ * "evidence.analytics").  @status is NULL when run.json does not say (an
+ * old run); strings are owned by the run.
+ */
+struct runload_query {
+    const char *status;     /* ok, forbidden, failed, interrupted, skipped */
+    const char *message;    /* NULL when none */
+    const char *permission; /* the permission missing or used, NULL */
+    /* Counts as the recorder reported them, -1 when absent. */
+    int64_t records;     /* audit: records returned */
+    int64_t users;       /* analytics: users queried */
+    int64_t transitions; /* analytics: transitions returned */
 };
 
 /*
@@ -167,7 +211,10 @@ struct runload_count {
 #define RUNLOAD_STATUS_MAX 1000 /* statuses are 0 (no response) to 999 */
 
 /* Requests sent in one second of the run, by classified kind: ok (2xx),
- * conflict (a version conflict), throttled (429), error (anything else). */
+ * conflict (a version conflict), throttled (429), error (anything else).
+ * The run's own traffic only: every role but "snapshot", "restore",
+ * "audit" and "analytics" (the safety around the job's writes and the
+ * evidence queries after the run). */
 struct runload_second {
     uint32_t ok, conflict, throttled, error;
 };
@@ -182,18 +229,24 @@ struct runload_requests {
     size_t n_roles;
     int64_t max_seq;
     int64_t first_send_wall_ns, last_recv_wall_ns; /* 0 when no rows */
-    /* latency_ns of every request that got a response (status > 0), and
-     * per status (0 included); latency_by_status[s] is NULL when no
-     * request had status s. */
+    /* latency_ns of every request of the run's own traffic (the roles of
+     * struct runload_second) that got a response (status > 0), and per
+     * status (0 included); latency_by_status[s] is NULL when no such
+     * request had status s.  by_status above counts every request. */
     struct runload_hist latency;
     struct runload_hist *latency_by_status[RUNLOAD_STATUS_MAX];
-    /* per_second[i]: requests sent in [first_send + i s, first_send +
-     * (i + 1) s); memory grows with the run's length, not its requests. */
+    /* per_second[i]: requests of the run's own traffic sent in [base + i
+     * s, base + (i + 1) s); memory grows with the run's length, not its
+     * requests. */
     struct runload_second *per_second;
     size_t n_seconds;
-    int64_t per_second_base_ns; /* second 0 starts here (first row's send) */
-    /* Requests sent after a 429 had been received and before its
-     * Retry-After had passed (rows in file order, which is completion
+    int64_t per_second_base_ns; /* second 0 starts here (the first such
+                                   row's send) */
+    /* Version conflicts of roles other than the replay (a restore's
+     * versioned writes): not the job's, not kept. */
+    uint64_t conflicts_other_roles;
+    /* Requests of any role sent after a 429 had been received and before
+     * its Retry-After had passed (rows in file order, which is completion
      * order, so every earlier 429 is known when a row is read). */
     uint64_t retry_after_ignored;
     uint64_t throttled_with_retry_after; /* 429s that carried Retry-After */
@@ -224,9 +277,29 @@ struct runload {
     int has_run_json;
     int64_t start_wall_ns, end_wall_ns;
     int interrupted;
-    int simulator;            /* the target was the embedded simulator */
+    int simulator; /* the target was the embedded simulator */
+    /* run.json "dry_run": the replay sent no write (racetrace run
+     * --dry-run); dry_run_writes: the writes it listed instead
+     * (counts.operations.dry_run), -1 when run.json does not say. */
+    int dry_run;
+    int64_t dry_run_writes;
     const char *tool_version; /* "" when unknown */
     cJSON *scenario;          /* the resolved scenario, NULL without run.json */
+    /* run.json target.client_id: the OAuth client the job wrote with,
+     * "" when unknown. */
+    const char *client_id;
+    /* run.json "stream" (the notifications stream's counters), NULL when
+     * the run polled; owned by the run. */
+    cJSON *stream;
+    struct runload_query audit_query, analytics_query;
+
+    /* Observations by source (all properties). */
+    size_t n_obs_stream, n_obs_analytics;
+    /* audit.csv: present at all; rows kept; rows of agents the history
+     * does not name (counted, not kept). */
+    int has_audit;
+    size_t n_audits;
+    size_t n_audits_unknown_agent;
 
     struct runload_priv *priv;
 };

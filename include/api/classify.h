@@ -6,7 +6,9 @@
  *
  * The ErrorBody fields that matter (message, code, status, contextId) are
  * read from the body when it is JSON; a non-JSON body is classified by
- * status.  Pure and thread-safe.
+ * status.  The fields copied out are redacted (api/redact.h): a server
+ * that echoes a token must not get it into requests.csv or a message.
+ * Thread-safe.
  */
 #ifndef RT_API_CLASSIFY_H
 #define RT_API_CLASSIFY_H
@@ -24,7 +26,9 @@ enum classify_kind {
     CLASSIFY_CONFLICT,     /* stale version */
     CLASSIFY_DUPLICATE,    /* create collided with an existing object */
     CLASSIFY_THROTTLED,    /* 429 */
-    CLASSIFY_AUTH,         /* 401, 403 */
+    CLASSIFY_AUTH,         /* 401: the token is missing, bad or expired */
+    CLASSIFY_FORBIDDEN,    /* 403: the client lacks a permission; retrying
+                              or renewing the token will not help */
     CLASSIFY_NOT_FOUND,    /* 404 */
     CLASSIFY_BAD_REQUEST,  /* any other 4xx, or an unexpected 1xx/3xx */
     CLASSIFY_SERVER_ERROR, /* 5xx, and 408 (the server gave up waiting) */
@@ -58,9 +62,13 @@ struct classify_result {
     char code[64];       /* ErrorBody code, "" when none */
     char message[256];   /* ErrorBody message (or SCIM detail), cut */
     char context_id[64]; /* ErrorBody contextId */
+    /* 403 only: the permissions the message names, as the server lists
+     * them ("audits:audit:view" or "a:b:c, d:e:f"); "" when it names none
+     * (any other 403, e.g. not.authorized). */
+    char permission[128];
 };
 
-/* Classify @in into @out.  Pure and thread-safe. */
+/* Classify @in into @out.  Thread-safe. */
 void classify(const struct classify_input *in, struct classify_result *out);
 
 /*
@@ -72,8 +80,8 @@ void classify_response(const struct http_response *resp,
                        struct classify_result *out);
 
 /* Short name for CSVs: "ok", "conflict", "duplicate", "throttled", "auth",
- * "not_found", "bad_request", "server_error", "transport", "timeout".
- * Thread-safe. */
+ * "forbidden", "not_found", "bad_request", "server_error", "transport",
+ * "timeout".  Thread-safe. */
 const char *classify_kind_name(enum classify_kind kind);
 
 #endif

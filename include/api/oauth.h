@@ -3,7 +3,8 @@
  * every thread shares.
  *
  * Credentials follow the Genesys tooling conventions:
- * GENESYSCLOUD_OAUTHCLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_SECRET,
+ * GENESYSCLOUD_OAUTHCLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_SECRET (or
+ * GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE, a file holding it),
  * GENESYSCLOUD_REGION and GENESYSCLOUD_ACCESS_TOKEN (a token used as is).
  * Flags beat the environment, the environment beats the scenario file.
  *
@@ -43,13 +44,26 @@ void oauth_config_init(struct oauth_config *self);
 /* Free the fields, wiping the secrets first.  Not thread-safe. */
 void oauth_config_release(struct oauth_config *self);
 
+/* Longest secret file accepted, in bytes. */
+#define OAUTH_SECRET_FILE_MAX 4096
+
 /*
  * Fill @self (initialised, empty) from the GENESYSCLOUD_* environment
- * variables; empty values count as unset.  The secret and the token are
- * registered for redaction.  Thread-safe as far as getenv() is (call it
- * before starting threads).
+ * variables; empty values count as unset.  The client secret comes from
+ * GENESYSCLOUD_OAUTHCLIENT_SECRET or from the file named by
+ * GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE: a regular file (symbolic links are
+ * followed) owned by the effective user, with no permission bits for group
+ * or others (mode 600 or 400), holding the secret on one line (trailing
+ * newlines are dropped), at most OAUTH_SECRET_FILE_MAX bytes.  Setting both
+ * variables is refused as ambiguous.  The secret and the token are
+ * registered for redaction as soon as they are read.
+ *
+ * Returns RT_OK, or RT_EINVAL after logging one line that names the file
+ * (or the variables) and the fix; @self is then released (back to empty)
+ * and the command line answers exit 2.  Thread-safe as far as getenv() is
+ * (call it before starting threads).
  */
-void oauth_config_from_env(struct oauth_config *self);
+enum rt_err oauth_config_from_env(struct oauth_config *self);
 
 /*
  * Field by field, the first one set among @flags, @env, @scenario (any may
@@ -98,10 +112,12 @@ enum oauth_exchange {
 };
 
 /*
- * Called after every HTTP exchange the cache makes, on the thread that made
- * it, so the history can record it.  @req never contains the Authorization
- * header or a token request's body, and a token response's body is wiped.
- * Must be thread-safe.
+ * Called after every HTTP exchange the cache makes (each attempt of a
+ * throttled token request included), on the thread that made it, so the
+ * history can record it.  @req never contains the Authorization header or
+ * a token request's body, and a token response's body is wiped (its
+ * status and headers, Retry-After among them, are kept).  Called without
+ * the cache's lock held.  Must be thread-safe.
  */
 typedef void (*oauth_exchange_fn)(void *ctx, enum oauth_exchange kind,
                                   const struct http_request *req,
@@ -117,12 +133,26 @@ struct oauth_cache_config {
     void *clock_ctx;
     oauth_exchange_fn on_exchange; /* may be NULL */
     void *exchange_ctx;
+    /* Wait after a token endpoint 429 that says neither Retry-After nor
+     * "[N] seconds"; 0 means OAUTH_THROTTLE_WAIT_NS_DEFAULT. */
+    int64_t throttle_wait_default_ns;
 };
 
+/* A throttled token request is retried at most this many times... */
+#define OAUTH_THROTTLE_RETRIES 5
+/* ...after the server's Retry-After, or 3 s when it gives none (the .NET
+ * SDK's RetryAfterDefaultMs)... */
+#define OAUTH_THROTTLE_WAIT_NS_DEFAULT (INT64_C(3) * 1000000000)
+/* ...and not at all when it asks for more than this (the .NET SDK's
+ * limit, classify.h's CLASSIFY_RETRY_AFTER_MAX_S). */
+#define OAUTH_THROTTLE_WAIT_MAX_S 180
+
 struct oauth_cache_stats {
-    uint64_t token_requests; /* POST /oauth/token made */
-    uint64_t token_failures; /* of which failed */
-    uint64_t rejected;       /* tokens marked bad after a 401 */
+    uint64_t token_requests;  /* POST /oauth/token made */
+    uint64_t token_failures;  /* of which failed (429s included) */
+    uint64_t token_throttled; /* of which answered 429 */
+    int64_t throttle_wait_ns; /* time spent waiting after those 429s */
+    uint64_t rejected;        /* tokens marked bad after a 401 */
 };
 
 /*
@@ -141,13 +171,28 @@ void oauth_cache_free(struct oauth_cache *self); /* NULL-safe */
  * Reuses the cached token; fetches one through the caller's @http when
  * there is none, it was rejected, or it is near expiry (less than 10% of
  * its lifetime or 60 s left, whichever is smaller).  One thread fetches
- * while the others keep using a still-valid token or wait for the new one.
+ * while the others keep using a still-valid token or wait for the new one;
+ * a fetch never holds the lock while it talks to the server or waits.
+ *
  * A failed refresh of a still-valid token is logged and the old token is
- * used.  Returns oauth_request_token()'s errors.  Thread-safe.
+ * used (a 429 then only postpones the next try by its Retry-After).  With
+ * no valid token, a 429 from the token endpoint is waited out and retried
+ * (see OAUTH_THROTTLE_*), each attempt reported to the exchange hook.
+ * Credentials refused (RT_EAUTH: 400, 401, 403) are logged once and
+ * remembered: later calls fail at once without asking the server again.
+ * Returns oauth_request_token()'s errors, or RT_EINTR once
+ * oauth_cache_stop() was called during a throttle wait.  Thread-safe.
  */
 enum rt_err oauth_cache_bearer(struct oauth_cache *self,
                                struct http_client *http, char *header,
                                size_t header_len, uint64_t *generation);
+
+/*
+ * The run is stopping: end every throttle wait now (those fetches return
+ * RT_EINTR) and wait no more from now on.  Cached tokens stay usable.
+ * Safe to call from any thread, any number of times.  Thread-safe.
+ */
+void oauth_cache_stop(struct oauth_cache *self);
 
 /*
  * A request with the token of @generation got 401: mark it bad so the next

@@ -4,6 +4,7 @@
 #ifndef RT_BASE_JSON_H
 #define RT_BASE_JSON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cJSON.h>
@@ -19,5 +20,20 @@ cJSON *json_int64(int64_t v);
 /* Write @doc (borrowed), indented and ending in a newline, to @path
  * atomically (base/fs.h fs_write_atomic).  RT_EIO logged on failure. */
 enum rt_err json_write_file(const char *path, const cJSON *doc);
+
+/* Parse the one JSON value that fills @body (@len bytes, need not be
+ * NUL-terminated): only white space may follow it, since a body cut short
+ * or glued to another is not the answer it looks like.  NULL on failure,
+ * with *@error_offset (may be NULL) the byte where parsing stopped, or 0.
+ * Caller frees. */
+cJSON *json_parse_exact(const char *body, size_t len, size_t *error_offset);
+
+/* Member @key of @obj, or NULL when @obj is not an object or lacks it. */
+const cJSON *json_field(const cJSON *obj, const char *key);
+/* The string member @key of @obj, or NULL when absent or not a string.
+ * Borrowed from @obj. */
+const char *json_string_field(const cJSON *obj, const char *key);
+/* The element of array @list whose string "id" equals @id, or NULL. */
+const cJSON *json_by_id(const cJSON *list, const char *id);
 
 #endif

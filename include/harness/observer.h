@@ -7,6 +7,9 @@
  *   bulk   GET /api/v2/users?id=<ids>&pageSize=100&expand=presence,
  *          routingStatus, for chunks of at most 100 agents;
  *   agent  GET /api/v2/users/{id}?expand=presence,routingStatus per agent.
+ * With observe.presence.via = "stream" the polls ask for versions only
+ * (no expand: presence and routing status come from harness/stream) and
+ * the tracker gets no presence or routing status from them.
  * A "target" is one chunk (bulk) or one agent (agent mode).  Targets are
  * dealt round-robin to observe.threads threads; each agent therefore
  * belongs to exactly one thread, which the tracker requires.

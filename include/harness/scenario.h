@@ -98,6 +98,9 @@ struct scenario {
         double jitter; /* share of the interval, 0..1 */
         int threads;
         enum scn_presence_via presence_via;
+        /* Stream only: no frame for this long declares a socket silent
+         * (it is closed and reconnected). */
+        int64_t presence_silence_ns;
     } observe;
 
     int64_t budget_per_minute; /* 0 = default for the target */

@@ -34,6 +34,8 @@
 
 #define HARNESS_URL_MAX 512
 
+struct dryrun;
+
 struct harness {
     const struct scenario *scn;    /* resolved scenario, borrowed */
     char api_url[HARNESS_URL_MAX]; /* "https://api.usw2.pure.cloud" or sim */
@@ -42,8 +44,20 @@ struct harness {
     struct ratelimit *limiter;
     struct history *history;
     struct tracker *tracker; /* NULL until agents are known */
+    /* Presence and routing status come from the notifications stream, so
+     * the observers poll versions only.  Set before observers start. */
+    int presence_streamed;
     struct run_counters counters;
     atomic_bool stop; /* set on Ctrl-C, SIGTERM or the end */
+    /* Set by a second Ctrl-C: ends the late calls too (see struct
+     * session_call). */
+    atomic_bool late_stop;
+    /* Set by a third Ctrl-C: ends the late calls that finish their unit
+     * of work too (must_finish, the restore of one agent). */
+    atomic_bool late_abort;
+    /* Non-NULL in a dry run (--dry-run): the replayer lists every write
+     * it would make there and sends none (harness/dryrun.h). */
+    struct dryrun *dry_run;
     int64_t start_mono_ns;
     int64_t start_wall_ns;
     char **agent_ids; /* owned, the agents of the run */
@@ -73,6 +87,17 @@ struct session_call {
     int64_t agents_in_request; /* -1 unless a bulk read */
     int64_t intended_wall_ns;  /* 0 = now */
     int is_create;
+    /* A late call is made after the run has stopped (evidence collection):
+     * h->stop does not refuse it, h->late_stop does, and it still takes a
+     * permit from the limiter, but gives up with RT_ETIMEOUT rather than
+     * wait for one past @deadline_mono_ns (0 = no limit). */
+    int late;
+    int64_t deadline_mono_ns;
+    /* With @late: one call of a unit of work that must finish once begun
+     * (the restore of one agent, harness/restore.h): h->late_stop does
+     * not refuse it, only h->late_abort does.  The caller checks
+     * h->late_stop between units. */
+    int must_finish;
 };
 
 /* What came back; valid until the session's next call. */
@@ -97,8 +122,11 @@ int session_thread_id(const struct session *self);
 
 /*
  * Make @call.  RT_OK whenever an exchange happened, whatever its status
- * (read res->cls.kind); RT_EINTR when the run is stopping; the token
- * errors of oauth_cache_perform otherwise.
+ * (read res->cls.kind); RT_EINTR when the run is stopping (late calls:
+ * when h->late_stop is set; must_finish calls: when h->late_abort is
+ * set); RT_ETIMEOUT when a late call's permit would
+ * come after its deadline; the token errors of oauth_cache_perform
+ * otherwise.
  */
 enum rt_err session_call(struct session *self, const struct session_call *call,
                          struct session_result *res);
@@ -114,5 +142,19 @@ void session_oauth_hook(void *ctx, enum oauth_exchange kind,
 int harness_wait_until(struct harness *h, int64_t deadline_mono_ns);
 /* Ask every thread to stop and wake every waiter. */
 void harness_stop(struct harness *h);
+
+/* harness_wait_until() for code that runs after the stop (late calls):
+ * returns 1, at once or on waking, when h->late_stop is set. */
+int harness_wait_late(struct harness *h, int64_t deadline_mono_ns);
+/* End the late calls too and wake their waiters.  Thread-safe. */
+void harness_stop_late(struct harness *h);
+/* harness_wait_late() for the must_finish calls' waits: returns 1 when
+ * h->late_abort is set. */
+int harness_wait_finish(struct harness *h, int64_t deadline_mono_ns);
+/* One Ctrl-C or SIGTERM: the first stops the run (harness_stop); one that
+ * comes once the run has already stopped ends the late calls too
+ * (harness_stop_late) and returns 1; one after that ends the must_finish
+ * calls as well (sets h->late_abort) and returns 2.  Thread-safe. */
+int harness_interrupt(struct harness *h);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * racetrace analyze: a run directory in, every output of the diagnosis
  * out (DESIGN §8, §9).  Reads only the run directory: requests.csv,
- * observations.csv, operations.csv, run.json, and truth.csv for scoring.
+ * observations.csv, operations.csv, run.json, audit.csv when the run read
+ * the audit trail, and truth.csv for scoring.
  *
  * Writes, each atomically: bumps.csv, conflicts.csv, association.csv,
  * strategies.csv, plots/ (data, gnuplot scripts, PNG and SVG when gnuplot
@@ -29,7 +30,7 @@ struct analyze_opts {
 
 struct analyze_result {
     enum diag_cause cause;
-    char headline[300];
+    char headline[400]; /* diag_verdict.headline */
     int plots_rendered;
     int truth_scored, verdict_correct;
 };

@@ -4,8 +4,10 @@
  * external URL, plots embedded as data: URIs).  Both are built from the
  * parsed summary.json (notes/analysis-contract.md) and carry the same
  * content in the same order: the verdict first, then "more data" advice,
- * secondary causes and confounds, the evidence tables, the simulator's
- * truth score when present, the plots and the list of files.
+ * secondary causes and confounds, what the run could and could not see
+ * (audit, analytics, the notifications stream, in plain words), the
+ * evidence tables, the simulator's truth score when present, the plots
+ * and the list of files.
  *
  * Any member of the summary may be missing, null or of the wrong type (a
  * summary from an older or interrupted run): it prints as "n/a" or its

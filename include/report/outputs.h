@@ -1,9 +1,11 @@
 /*
  * The machine-readable outputs of a diagnosis (DESIGN §9): summary.json's
- * content, bumps.csv, conflicts.csv, association.csv, strategies.csv, and
- * the plot data files under plots/ (notes on their columns in
- * docs/analysis.md).  Everything written here is a pure function of the
- * diagnosis, so two analyses of one run write the same bytes.
+ * content (its "evidence" part says what the audit, analytics and the
+ * stream returned), bumps.csv, conflicts.csv (both with the audit's
+ * writer), association.csv, strategies.csv, and the plot data files under
+ * plots/ (notes on their columns in docs/analysis.md).  Everything written here
+ * is a pure function of the diagnosis, so two analyses of one run write the
+ * same bytes.
  */
 #ifndef RT_REPORT_OUTPUTS_H
 #define RT_REPORT_OUTPUTS_H

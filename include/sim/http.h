@@ -29,6 +29,7 @@
 #define SIM_BODY_MAX (1024 * 1024)
 
 struct sim_http;
+struct sim_notify;
 struct sim_req;
 
 typedef void (*sim_handler_fn)(struct sim_req *req);
@@ -50,6 +51,7 @@ struct sim_req {
     struct sim_org *org;
     const struct sim_config *cfg;
     struct sim_tokens *tokens;
+    struct sim_notify *notify; /* channels and subscriptions */
     const struct sim_route *route;
     void *conn; /* struct MHD_Connection * */
     const char *method;
@@ -62,6 +64,9 @@ struct sim_req {
     /* Writer identity for org changes made by this request. */
     struct sim_writer writer;
     char cause[96];
+    /* Retry-After of a 429 a handler answers for its own limit (the token
+     * endpoint's); 0 = the per-token window's reset. */
+    int64_t retry_after_s;
     /* Response, set by sim_reply_*. */
     int status;
     char *resp_body; /* owned */
@@ -74,11 +79,12 @@ struct sim_req {
 };
 
 /* Start serving @routes on 127.0.0.1:@cfg->port (0 = any).  Borrowed
- * pointers must outlive the server. */
+ * pointers must outlive the server; @notify may be NULL (no
+ * notification routes then). */
 enum rt_err sim_http_start(struct sim_http **out, const struct sim_config *cfg,
                            const struct sim_route *routes, size_t n_routes,
                            struct sim_org *org, struct sim_tokens *tokens,
-                           struct sim_log *log);
+                           struct sim_notify *notify, struct sim_log *log);
 uint16_t sim_http_port(const struct sim_http *self);
 /* Stop accepting, finish the connections, free.  NULL-safe. */
 void sim_http_stop(struct sim_http *self);

@@ -7,8 +7,9 @@
  * agent has its own mutex, so writes to one agent are atomic (the version
  * compare-and-increment) while different agents proceed in parallel.  Every
  * change goes through an org_* function, which logs it to truth.csv with
- * its cause and calls the transition hook.  All functions are thread-safe
- * unless noted.
+ * its cause, records it in the audit trail (org_audit) and, for presence
+ * and routing status, in the analytics history (org_history), and calls
+ * the transition hook.  All functions are thread-safe unless noted.
  */
 #ifndef RT_SIM_ORG_H
 #define RT_SIM_ORG_H
@@ -19,7 +20,9 @@
 
 #include <cJSON.h>
 
+#include "api/presence.h"
 #include "base/err.h"
+#include "sim/audit.h"
 #include "sim/config.h"
 #include "sim/log.h"
 
@@ -38,12 +41,11 @@ enum sim_presence {
     SIM_PRESENCE_COUNT
 };
 
-struct sim_presence_def {
-    const char *id;        /* global definition id */
-    const char *name;      /* REST systemPresence, e.g. "On Queue" */
-    const char *analytics; /* analytics enum, e.g. "ON_QUEUE" */
-};
-extern const struct sim_presence_def sim_presence_defs[SIM_PRESENCE_COUNT];
+/* Their ids and spellings: the client's table (api/presence.h), in the
+ * same order, so the simulator and the client can never disagree. */
+#define sim_presence_defs presence_system
+_Static_assert(SIM_PRESENCE_COUNT == PRESENCE_SYSTEM_COUNT,
+               "enum sim_presence follows api/presence.h");
 
 enum sim_routing {
     SIM_ROUTING_OFF_QUEUE,
@@ -171,5 +173,33 @@ int org_set_member(struct sim_org *self, size_t i, size_t q, int member,
 /* Set joined for an existing member; 0 (ignored) when not a member. */
 int org_set_joined(struct sim_org *self, size_t i, size_t q, int joined,
                    const struct sim_writer *who);
+
+/* The org's audit trail (borrowed for the org's lifetime): every write
+ * above records one AuditLogMessage there, with the identity mapping and
+ * service/entity mapping of include/sim/audit.h. */
+struct audit *org_audit(struct sim_org *self);
+
+/*
+ * Analytics history.  The org keeps, per agent, the last ORG_HISTORY_MAX
+ * presence and routing-status transitions (wall time, value) from the
+ * state at org_new() on; older ones are dropped and counted.  9 bytes per
+ * transition.
+ */
+#define ORG_HISTORY_MAX 20000
+
+struct org_interval {
+    int64_t start_wall_ns;
+    int64_t end_wall_ns; /* -1 while the interval is still open */
+    int value;           /* enum sim_presence or enum sim_routing */
+};
+
+/* Agent @i's @prop intervals overlapping [@from_wall_ns, @to_wall_ns),
+ * oldest first, whole (not clipped to the window).  *out gets an array
+ * the caller frees (NULL when none); returns the count. */
+size_t org_history(struct sim_org *self, size_t i, enum sim_prop prop,
+                   int64_t from_wall_ns, int64_t to_wall_ns,
+                   struct org_interval **out);
+/* Transitions dropped at the per-agent bound, over all agents. */
+uint64_t org_history_dropped(struct sim_org *self);
 
 #endif

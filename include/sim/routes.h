@@ -37,6 +37,23 @@ void route_queue_members_post(struct sim_req *req);
 void route_queue_members_patch(struct sim_req *req);
 void route_user_queues_get(struct sim_req *req);
 void route_user_queues_patch(struct sim_req *req);
+/* Notifications (routes_notifications.c). */
+void route_notifications_channel_create(struct sim_req *req);
+void route_notifications_channels_list(struct sim_req *req);
+void route_notifications_channel_head(struct sim_req *req);
+void route_notifications_subscriptions_get(struct sim_req *req);
+void route_notifications_subscriptions_post(struct sim_req *req);
+void route_notifications_subscriptions_put(struct sim_req *req);
+void route_notifications_subscriptions_delete(struct sim_req *req);
+
+/* Audit queries (routes_audit.c) and analytics user details
+ * (routes_analytics.c). */
+void route_audits_query(struct sim_req *req);
+void route_audits_query_status(struct sim_req *req);
+void route_audits_query_results(struct sim_req *req);
+void route_audits_realtime(struct sim_req *req);
+void route_audits_servicemapping(struct sim_req *req);
+void route_analytics_user_details(struct sim_req *req);
 
 /* Shared by handlers: the agent named by path parameter 0, or a 404 reply
  * and -1.  Sets req->agent. */

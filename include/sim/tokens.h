@@ -50,4 +50,31 @@ void sim_tokens_rate(struct sim_tokens *self, int64_t seq, int64_t now_mono_ns,
 /* What the headers say when no token is involved. */
 void sim_tokens_rate_none(struct sim_tokens *self, struct sim_rate *out);
 
+/* Clients whose token requests are counted; requests from more clients
+ * than this are not limited. */
+#define SIM_TOKENS_CLIENTS_MAX 64
+
+/*
+ * Count one token request of @client_id at @now_mono_ns against
+ * @per_minute (0: no limit) and say whether to refuse it.  Each client's
+ * budget is a bucket of @per_minute requests refilled evenly over a minute
+ * (GCRA): a burst of @per_minute goes through, then one request every
+ * 60/@per_minute s; a refused request costs nothing.  Returns 0 when the
+ * request may go on, else the whole seconds (>= 1) after which it would be
+ * accepted, for Retry-After.  Thread-safe.
+ */
+int64_t sim_tokens_login(struct sim_tokens *self, const char *client_id,
+                         int64_t per_minute, int64_t now_mono_ns);
+
+/* Called by sim_tokens_each() for every token issued, in issue order. */
+typedef void (*sim_token_fn)(void *ctx, const char *token,
+                             const struct sim_token_info *info);
+
+/*
+ * Call @fn for every token issued so far (expired ones included), with the
+ * table locked: @fn must not call back into @self.  For tests that prove
+ * no token reached an output.  Thread-safe.
+ */
+void sim_tokens_each(struct sim_tokens *self, sim_token_fn fn, void *ctx);
+
 #endif

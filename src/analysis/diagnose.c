@@ -1,10 +1,13 @@
 /*
- * The diagnosis.  Order of work: timelines, bumps, association per signal
- * (Holm over the signals), confounds, attribution of each foreign bump
- * (transition, then burst, then period), conflicts and the 2x2 table,
- * the checker, strategies, the verdict and its words, and last the truth
- * score.  Numbers that decide the verdict are named constants below so
- * the README can quote them.
+ * The diagnosis.  Order of work: timelines (poll, stream and analytics
+ * merged), bumps, the audit record of each foreign bump (its writer, and
+ * the server's time of the write, which times the bump from then on),
+ * association per signal (Holm over the signals), confounds, attribution
+ * of each foreign bump by its timing (transition, then burst, then
+ * period), the writers, conflicts and the 2x2 table, the checker,
+ * strategies, the verdict and its words, and last the truth score.
+ * Numbers that decide the verdict are named constants below so the README
+ * can quote them.
  */
 #include "analysis/diagnose.h"
 
@@ -21,6 +24,24 @@
 
 #define NS_PER_MS INT64_C(1000000)
 #define NS_PER_S INT64_C(1000000000)
+
+/* Two observations of one transition from different sources: the better
+ * timed one's time within this of the other's window (clock skew between
+ * this machine and the server, and the server's own rounding). */
+#define MERGE_TOL_NS (2 * NS_PER_S)
+/* An audit record may attribute a bump whose bracket it misses by this
+ * much (the server's clock against this machine's). */
+#define AUDIT_TOL_NS NS_PER_S
+/* "other-writer" from the audit trail: the writer of this many of the
+ * unexplained foreign bumps, and at least this share of all of them. */
+#define AUDIT_MIN_BUMPS 5
+#define AUDIT_MIN_SHARE 0.5
+/* A writer is named for a cause's bumps when it wrote this share. */
+#define AUDIT_NAME_SHARE 0.5
+/* Own client inferred from the records at the job's own writes: at least
+ * this many writes, and this share of those with a record. */
+#define OWN_INFER_MIN 3
+#define OWN_INFER_SHARE 0.8
 
 /* A signal accuses only with this many covered bumps and this lift. */
 #define MIN_COVERED 5
@@ -60,6 +81,12 @@ static const char *const cause_names[] = {DIAG_CAUSES(DIAG_CAUSE_NAME)};
 const char *diag_cause_name(enum diag_cause cause)
 {
     return (unsigned)cause < DIAG_CAUSE_COUNT ? cause_names[cause] : "?";
+}
+
+const char *diag_time_source_name(enum diag_time_source source)
+{
+    static const char *const names[] = {"bracket", "audit"};
+    return (unsigned)source < 2 ? names[source] : "?";
 }
 
 const char *diag_attr_name(enum diag_attr attr)
@@ -148,9 +175,236 @@ static int64_t transition_time(const struct runload_obs *o)
     return mid;
 }
 
+/*
+ * Merging the sources.  Each presence or routing observation is a
+ * candidate transition with a rank: analytics (exact server times, every
+ * transition of the interval) above the stream (server times, as they
+ * happen) above the poll (a bracket, sometimes a server time).  A
+ * lower-ranked candidate is the same transition as a higher-ranked one
+ * when both are of the same property, reach the same value, and the
+ * higher one's time lies within MERGE_TOL_NS of the lower one's window
+ * (its bracket, widened to its server time); the lower one is then
+ * dropped.  Matching is one to one within a pass, nearest in time first,
+ * so two transitions to the same value inside one slow poll's bracket
+ * leave one of them unmatched: a transition the poll missed.
+ */
+enum { RANK_POLL, RANK_STREAM, RANK_ANALYTICS };
+
+struct tcand {
+    int64_t t_ns;         /* as transition_time() */
+    int64_t lo_ns, hi_ns; /* window: bracket and server time */
+    const struct runload_obs *o;
+    int rank, is_presence;
+    int dropped;   /* the same transition as a higher-ranked one */
+    int seen_live; /* analytics: a poll or stream observation matched it */
+    int used;      /* matched in the current pass */
+};
+
+static int source_rank(const char *source)
+{
+    if (!strcmp(source, "analytics"))
+        return RANK_ANALYTICS;
+    if (!strcmp(source, "stream"))
+        return RANK_STREAM;
+    return RANK_POLL;
+}
+
+/* An entry of the matching index, sorted by property, value (interned,
+ * so equal values are equal pointers; the order between values does not
+ * matter, only that each value's entries are together), time and
+ * position. */
+struct mkey {
+    int is_presence;
+    uintptr_t value;
+    int64_t t_ns;
+    size_t k; /* into the candidates */
+};
+
+static int mkey_cmp(const void *a, const void *b)
+{
+    const struct mkey *x = a, *y = b;
+
+    if (x->is_presence != y->is_presence)
+        return x->is_presence - y->is_presence;
+    if (x->value != y->value)
+        return x->value < y->value ? -1 : 1;
+    if (x->t_ns != y->t_ns)
+        return x->t_ns < y->t_ns ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* 1 when @m sorts before every entry of @l's property and value at or
+ * after time @t. */
+static int mkey_before(const struct mkey *m, const struct tcand *l, int64_t t)
+{
+    uintptr_t v = (uintptr_t)l->o->new_value;
+
+    if (m->is_presence != l->is_presence)
+        return m->is_presence < l->is_presence;
+    if (m->value != v)
+        return m->value < v;
+    return m->t_ns < t;
+}
+
+/*
+ * One pass: every candidate of rank @low is matched against the kept
+ * candidates of higher rank, indexed in @idx (@n, sorted).  A match drops
+ * the lower one and, when the higher one came from analytics, marks it
+ * seen.  Candidates are in timeline order, so earlier observations choose
+ * first.
+ */
+static void merge_pass(struct tcand *c, size_t nc, const struct mkey *idx,
+                       size_t n, int low)
+{
+    for (size_t i = 0; i < n; i++)
+        c[idx[i].k].used = 0;
+    for (size_t k = 0; k < nc; k++) {
+        struct tcand *l = &c[k];
+        size_t lo = 0, hi = n, best = SIZE_MAX;
+        int64_t best_dist = 0;
+
+        if (l->rank != low || l->dropped)
+            continue;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (mkey_before(&idx[mid], l, l->lo_ns - MERGE_TOL_NS))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo; i < n; i++) {
+            const struct mkey *m = &idx[i];
+            int64_t dist;
+            if (m->is_presence != l->is_presence ||
+                m->value != (uintptr_t)l->o->new_value ||
+                m->t_ns > l->hi_ns + MERGE_TOL_NS)
+                break;
+            if (c[m->k].used)
+                continue;
+            dist = m->t_ns > l->t_ns ? m->t_ns - l->t_ns : l->t_ns - m->t_ns;
+            if (best == SIZE_MAX || dist < best_dist) {
+                best = m->k;
+                best_dist = dist;
+            }
+        }
+        if (best == SIZE_MAX)
+            continue;
+        c[best].used = 1;
+        c[best].seen_live |= c[best].rank == RANK_ANALYTICS;
+        l->dropped = 1;
+    }
+}
+
+/* Index of the kept candidates of rank >= @min_rank, sorted. */
+static size_t merge_index(const struct tcand *c, size_t nc, int min_rank,
+                          struct mkey *idx)
+{
+    size_t n = 0;
+
+    for (size_t k = 0; k < nc; k++) {
+        if (c[k].rank < min_rank || c[k].dropped)
+            continue;
+        idx[n].is_presence = c[k].is_presence;
+        idx[n].value = (uintptr_t)c[k].o->new_value;
+        idx[n].t_ns = c[k].t_ns;
+        idx[n].k = k;
+        n++;
+    }
+    if (n > 1)
+        qsort(idx, n, sizeof(*idx), mkey_cmp);
+    return n;
+}
+
+static void push_transition(struct diagnosis *d, struct diag_timeline *tl,
+                            const struct runload_obs *o, int64_t t_ns,
+                            int missed)
+{
+    struct diag_transition *t = &tl->items[tl->n++];
+
+    t->t_ns = t_ns;
+    t->from = o->old_value;
+    t->to = o->new_value;
+    t->source = o->source;
+    t->is_presence = o->prop == RUNLOAD_PRESENCE;
+    t->missed = missed;
+    if (t->is_presence)
+        d->n_presence++;
+    else
+        d->n_routing++;
+    switch (source_rank(o->source)) {
+    case RANK_ANALYTICS:
+        d->n_from_analytics++;
+        break;
+    case RANK_STREAM:
+        d->n_from_stream++;
+        break;
+    default:
+        d->n_from_poll++;
+    }
+    if (missed && t->is_presence)
+        d->missed_presence++;
+    else if (missed)
+        d->missed_routing++;
+}
+
+/* An agent whose observations come from more than one source (or from
+ * analytics or the stream): the merge above. */
+static void merge_agent(struct diagnosis *d, const struct runload_agent *ag,
+                        struct diag_timeline *tl, struct tcand *c,
+                        struct mkey *idx)
+{
+    const struct runload *run = d->run;
+    int clip = run->start_wall_ns > 0 && run->end_wall_ns > run->start_wall_ns;
+    size_t nc = 0, n;
+
+    for (size_t k = 0; k < ag->n_obs; k++) {
+        const struct runload_obs *o = &ag->obs[k];
+        struct tcand *x;
+        if (o->prop == RUNLOAD_VERSION)
+            continue;
+        x = &c[nc];
+        memset(x, 0, sizeof(*x));
+        x->o = o;
+        x->rank = source_rank(o->source);
+        x->is_presence = o->prop == RUNLOAD_PRESENCE;
+        x->t_ns = transition_time(o);
+        x->lo_ns = o->bracket_start_wall_ns;
+        x->hi_ns = o->bracket_end_wall_ns;
+        if (x->t_ns < x->lo_ns)
+            x->lo_ns = x->t_ns;
+        if (x->t_ns > x->hi_ns)
+            x->hi_ns = x->t_ns;
+        /* Analytics covers the query's interval, which may reach beyond
+         * the run; and an interval may follow one with the same value. */
+        if (x->rank == RANK_ANALYTICS &&
+            ((clip && (x->t_ns < run->start_wall_ns - MERGE_TOL_NS ||
+                       x->t_ns > run->end_wall_ns + MERGE_TOL_NS)) ||
+             o->old_value == o->new_value)) {
+            d->n_analytics_dropped++;
+            continue;
+        }
+        nc++;
+    }
+    n = merge_index(c, nc, RANK_ANALYTICS, idx);
+    merge_pass(c, nc, idx, n, RANK_STREAM);
+    n = merge_index(c, nc, RANK_STREAM, idx);
+    merge_pass(c, nc, idx, n, RANK_POLL);
+    for (size_t k = 0; k < nc; k++) {
+        if (c[k].dropped) {
+            d->n_duplicates++;
+            continue;
+        }
+        push_transition(d, tl, c[k].o, c[k].t_ns,
+                        c[k].rank == RANK_ANALYTICS && !c[k].seen_live);
+    }
+}
+
 static void build_timelines(struct diagnosis *d)
 {
     const struct runload *run = d->run;
+    struct tcand *cands = NULL;
+    struct mkey *idx = NULL;
+    size_t cap = 0;
 
     d->timelines =
         xcalloc(run->n_agents ? run->n_agents : 1, sizeof(*d->timelines));
@@ -158,51 +412,73 @@ static void build_timelines(struct diagnosis *d)
         const struct runload_agent *ag = &run->agents[a];
         struct diag_timeline *tl = &d->timelines[a];
         size_t n = 0;
+        int merge = 0;
 
-        for (size_t k = 0; k < ag->n_obs; k++)
-            n += ag->obs[k].prop != RUNLOAD_VERSION;
+        for (size_t k = 0; k < ag->n_obs; k++) {
+            if (ag->obs[k].prop == RUNLOAD_VERSION)
+                continue;
+            n++;
+            merge |= source_rank(ag->obs[k].source) != RANK_POLL;
+        }
         if (!n)
             continue;
         tl->items = xmalloc(n * sizeof(*tl->items));
-        for (size_t k = 0; k < ag->n_obs; k++) {
-            const struct runload_obs *o = &ag->obs[k];
-            struct diag_transition *t;
-            if (o->prop == RUNLOAD_VERSION)
-                continue;
-            t = &tl->items[tl->n++];
-            t->t_ns = transition_time(o);
-            t->from = o->old_value;
-            t->to = o->new_value;
-            t->is_presence = o->prop == RUNLOAD_PRESENCE;
-            if (t->is_presence)
-                d->n_presence++;
-            else
-                d->n_routing++;
+        if (merge) {
+            if (n > cap) {
+                cap = n;
+                cands = xreallocarray(cands, cap, sizeof(*cands));
+                idx = xreallocarray(idx, cap, sizeof(*idx));
+            }
+            merge_agent(d, ag, tl, cands, idx);
+        } else {
+            /* Poll only (every run before the stream and analytics):
+             * nothing to merge. */
+            for (size_t k = 0; k < ag->n_obs; k++)
+                if (ag->obs[k].prop != RUNLOAD_VERSION)
+                    push_transition(d, tl, &ag->obs[k],
+                                    transition_time(&ag->obs[k]), 0);
         }
-        qsort(tl->items, tl->n, sizeof(*tl->items), trans_cmp);
+        if (tl->n > 1)
+            qsort(tl->items, tl->n, sizeof(*tl->items), trans_cmp);
     }
+    free(cands);
+    free(idx);
 }
 
+/* Index of the first transition of @tl after @t_ns (by time). */
+static size_t timeline_upper(const struct diag_timeline *tl, int64_t t_ns)
+{
+    size_t lo = 0, hi = tl->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tl->items[mid].t_ns <= t_ns)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A binary search, then a walk to the nearest transition of the property:
+ * per write, not per transition of the run. */
 const char *diagnose_state_at(const struct diagnosis *self, size_t agent,
                               int is_presence, int64_t t_ns)
 {
     const struct diag_timeline *tl;
-    const char *first = NULL, *state = NULL;
+    size_t i;
 
     if (!self || agent >= self->run->n_agents)
         return NULL;
     tl = &self->timelines[agent];
-    for (size_t i = 0; i < tl->n; i++) {
-        const struct diag_transition *t = &tl->items[i];
-        if (t->is_presence != is_presence)
-            continue;
-        if (!first)
-            first = t->from;
-        if (t->t_ns > t_ns)
-            break;
-        state = t->to;
-    }
-    return state ? state : first;
+    i = timeline_upper(tl, t_ns);
+    for (size_t k = i; k > 0; k--)
+        if (tl->items[k - 1].is_presence == is_presence)
+            return tl->items[k - 1].to;
+    for (size_t k = i; k < tl->n; k++)
+        if (tl->items[k].is_presence == is_presence)
+            return tl->items[k].from;
+    return NULL;
 }
 
 /* ---- the analysis window ---------------------------------------------- */
@@ -245,8 +521,10 @@ static void build_bumps(struct diagnosis *d)
         struct diag_bump *b = &d->bumps[i];
         b->b = d->raw.items[i];
         b->t_ns = b->b.bracket_end_wall_ns;
+        b->time_source = DIAG_TIME_BRACKET;
         b->signal = DIAG_NONE;
         b->burst = DIAG_NONE;
+        b->writer = DIAG_NONE;
         b->lag_ns = -1;
         if (b->b.origin == RUNLOAD_FOREIGN) {
             b->attr = DIAG_ATTR_UNEXPLAINED;
@@ -255,6 +533,18 @@ static void build_bumps(struct diagnosis *d)
             b->attr = DIAG_ATTR_OWN;
         }
     }
+}
+
+/* The time a bump's lag is measured to: its audit time when it has one
+ * (the write itself), else the middle of its bracket (the best guess
+ * inside it; the bracket end would add half a poll interval to every
+ * lag). */
+static int64_t lag_ref_ns(const struct diag_bump *b)
+{
+    if (b->time_source == DIAG_TIME_AUDIT)
+        return b->t_ns;
+    return b->b.bracket_start_wall_ns +
+           (b->b.bracket_end_wall_ns - b->b.bracket_start_wall_ns) / 2;
 }
 
 /* Per agent: the foreign bumps not yet explained, as sorted times. */
@@ -371,8 +661,8 @@ static enum rt_err assoc(const struct diagnosis *d,
     return err;
 }
 
-/* Lags from each foreign bump's bracket middle to the latest transition
- * of @trans within the window before its bracket end, clipped at 0. */
+/* Lags from the latest transition of @trans within the window before
+ * each foreign bump's time to the bump (lag_ref_ns()), clipped at 0. */
 static void signal_lags(const struct diagnosis *d,
                         const struct agent_times *trans,
                         struct stats_summary *out)
@@ -383,15 +673,14 @@ static void signal_lags(const struct diagnosis *d,
     for (size_t i = 0; i < d->n_bumps; i++) {
         const struct diag_bump *b = &d->bumps[i];
         const struct agent_times *t = &trans[b->b.agent];
-        int64_t tt, mid;
+        int64_t tt, ref;
         if (b->b.origin != RUNLOAD_FOREIGN)
             continue;
         tt = latest_within(t->t, t->n, b->t_ns, d->params.window_ns);
         if (tt < 0)
             continue;
-        mid = b->b.bracket_start_wall_ns +
-              (b->b.bracket_end_wall_ns - b->b.bracket_start_wall_ns) / 2;
-        lags[n++] = mid > tt ? (double)(mid - tt) : 0.0;
+        ref = lag_ref_ns(b);
+        lags[n++] = ref > tt ? (double)(ref - tt) : 0.0;
     }
     stats_summarize(lags, n, out);
     free(lags);
@@ -966,6 +1255,412 @@ out:
     times_free(at, na);
 }
 
+/* ---- audit ------------------------------------------------------------ */
+
+const char *diag_writer_kind_name(enum diag_writer_kind kind)
+{
+    static const char *const names[] = {"client", "user", "process", "unknown"};
+    return (unsigned)kind < DIAG_WRITER_KIND_COUNT ? names[kind] : "?";
+}
+
+/*
+ * Who wrote @a.  A person (a user at a level other than SYSTEM) first, as
+ * a person may act through any client, the UI's included; then the OAuth
+ * client, which tells integrations apart; then the application or
+ * process; then a user at SYSTEM level; else nobody named.
+ */
+static enum diag_writer_kind writer_kind(const struct runload_audit *a,
+                                         const char **id)
+{
+    int user = a->user_id[0] || a->user_name[0];
+
+    if (user && strcmp(a->level, "SYSTEM")) {
+        *id = a->user_id[0] ? a->user_id : a->user_name;
+        return DIAG_WRITER_USER;
+    }
+    if (a->client_id[0]) {
+        *id = a->client_id;
+        return DIAG_WRITER_CLIENT;
+    }
+    if (a->application[0]) {
+        *id = a->application;
+        return DIAG_WRITER_PROCESS;
+    }
+    if (user) {
+        *id = a->user_id[0] ? a->user_id : a->user_name;
+        return DIAG_WRITER_USER;
+    }
+    *id = "";
+    return DIAG_WRITER_UNKNOWN;
+}
+
+/* Same writer: kind, id and level (interned, so pointers compare). */
+static int same_writer(const struct runload_audit *x,
+                       const struct runload_audit *y)
+{
+    const char *ix, *iy;
+
+    return writer_kind(x, &ix) == writer_kind(y, &iy) && ix == iy &&
+           x->level == y->level;
+}
+
+static void writer_label(struct diag_writer *w)
+{
+    const struct runload_audit *a = w->record;
+    const char *lvl = w->level;
+
+    switch (w->kind) {
+    case DIAG_WRITER_CLIENT:
+        if (a->application[0] && lvl[0])
+            snprintf(w->label, sizeof(w->label),
+                     "OAuth client '%.80s' (application '%.80s', level %.20s)",
+                     w->id, a->application, lvl);
+        else if (a->application[0])
+            snprintf(w->label, sizeof(w->label),
+                     "OAuth client '%.80s' (application '%.80s')", w->id,
+                     a->application);
+        else if (lvl[0])
+            snprintf(w->label, sizeof(w->label),
+                     "OAuth client '%.80s' (level %.20s)", w->id, lvl);
+        else
+            snprintf(w->label, sizeof(w->label), "OAuth client '%.80s'", w->id);
+        break;
+    case DIAG_WRITER_USER:
+        if (a->user_name[0] && a->user_id[0])
+            snprintf(w->label, sizeof(w->label),
+                     "user '%.80s' (id %.80s%s%.20s)", a->user_name, a->user_id,
+                     lvl[0] ? ", level " : "", lvl);
+        else
+            snprintf(w->label, sizeof(w->label), "user '%.80s'%s%.20s%s", w->id,
+                     lvl[0] ? " (level " : "", lvl, lvl[0] ? ")" : "");
+        break;
+    case DIAG_WRITER_PROCESS:
+        snprintf(w->label, sizeof(w->label), "%.20s%sprocess '%.80s'", lvl,
+                 lvl[0] ? " " : "", w->id);
+        break;
+    default:
+        snprintf(w->label, sizeof(w->label), "an unnamed %.20s%swriter", lvl,
+                 lvl[0] ? " " : "");
+    }
+}
+
+/* A record that may attribute a foreign bump: a change of the User
+ * entity that did not fail.  @own_too: also those by the job's own
+ * client. */
+static int audit_candidate(const struct diagnosis *d,
+                           const struct runload_audit *a, int own_too)
+{
+    if (strcmp(a->entity_type, "User") || !strcmp(a->status, "FAILURE"))
+        return 0;
+    return own_too || !d->own_client[0] || strcmp(a->client_id, d->own_client);
+}
+
+/* Index of the first of the agent's records at or after @t. */
+static size_t audit_lower(const struct runload_agent *ag, int64_t t)
+{
+    size_t lo = 0, hi = ag->n_audits;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ag->audits[mid].wall_ns < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * The job's own OAuth client when run.json does not say: the client
+ * whose records sit at the job's own confirmed writes (the write's send
+ * to its receive, within the tolerance), when it is the same client at
+ * OWN_INFER_SHARE of those writes and at least OWN_INFER_MIN of them.
+ * Without it, records of the job's own writes could be taken for another
+ * writer's.
+ */
+static void infer_own_client(struct diagnosis *d)
+{
+    const struct runload *run = d->run;
+    struct tally {
+        const char *client;
+        size_t n;
+    } *t = NULL;
+    size_t nt = 0, cap = 0, writes = 0, best = SIZE_MAX;
+
+    for (size_t a = 0; a < run->n_agents; a++) {
+        const struct runload_agent *ag = &run->agents[a];
+        for (size_t w = 0; w < ag->n_writes && ag->n_audits; w++) {
+            const struct runload_write *wr = &ag->writes[w];
+            const char *client = NULL;
+            int64_t near = 0;
+            if (!wr->confirmed)
+                continue;
+            /* The record nearest the write (inside send..receive is 0). */
+            for (size_t i = audit_lower(ag, wr->send_wall_ns - AUDIT_TOL_NS);
+                 i < ag->n_audits &&
+                 ag->audits[i].wall_ns <= wr->recv_wall_ns + AUDIT_TOL_NS;
+                 i++) {
+                const struct runload_audit *r = &ag->audits[i];
+                int64_t dist = r->wall_ns < wr->send_wall_ns
+                                   ? wr->send_wall_ns - r->wall_ns
+                               : r->wall_ns > wr->recv_wall_ns
+                                   ? r->wall_ns - wr->recv_wall_ns
+                                   : 0;
+                if (!audit_candidate(d, r, 1) || !r->client_id[0] ||
+                    (client && dist >= near))
+                    continue;
+                client = r->client_id;
+                near = dist;
+            }
+            if (!client)
+                continue;
+            writes++;
+            for (size_t k = 0; k <= nt; k++) {
+                if (k == nt) {
+                    if (nt == cap) {
+                        cap = cap ? 2 * cap : 8;
+                        t = xreallocarray(t, cap, sizeof(*t));
+                    }
+                    t[nt].client = client;
+                    t[nt++].n = 1;
+                    break;
+                }
+                if (t[k].client == client) {
+                    t[k].n++;
+                    break;
+                }
+            }
+        }
+    }
+    for (size_t k = 0; k < nt; k++)
+        if (best == SIZE_MAX || t[k].n > t[best].n ||
+            (t[k].n == t[best].n && strcmp(t[k].client, t[best].client) < 0))
+            best = k;
+    if (best != SIZE_MAX && t[best].n >= OWN_INFER_MIN &&
+        (double)t[best].n >= OWN_INFER_SHARE * (double)writes) {
+        d->own_client = t[best].client;
+        d->own_client_inferred = 1;
+    }
+    free(t);
+}
+
+/* The cause a foreign bump's timing points to. */
+static enum diag_cause bump_cause(const struct diagnosis *d,
+                                  const struct diag_bump *b)
+{
+    switch (b->attr) {
+    case DIAG_ATTR_TRANSITION:
+        return d->signals[b->signal].is_presence ? DIAG_CAUSE_PRESENCE
+                                                 : DIAG_CAUSE_ROUTING;
+    case DIAG_ATTR_BATCH:
+        return DIAG_CAUSE_BATCH;
+    case DIAG_ATTR_PERIODIC:
+        return DIAG_CAUSE_PERIODIC;
+    default:
+        return DIAG_CAUSE_OTHER_WRITER;
+    }
+}
+
+/* Writers' order: key while grouping (kind, id, level). */
+static int rec_key_cmp(const struct runload_audit *x,
+                       const struct runload_audit *y)
+{
+    const char *ix, *iy;
+    enum diag_writer_kind kx = writer_kind(x, &ix), ky = writer_kind(y, &iy);
+    int c;
+
+    if (kx != ky)
+        return kx < ky ? -1 : 1;
+    if ((c = strcmp(ix, iy)))
+        return c;
+    return strcmp(x->level, y->level);
+}
+
+struct wref {
+    const struct diag_bump *b;
+    size_t i; /* into d->bumps */
+};
+
+static int wref_cmp(const void *a, const void *b)
+{
+    const struct wref *x = a, *y = b;
+    int c = rec_key_cmp(x->b->audit, y->b->audit);
+
+    if (c)
+        return c;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Writers sorted with their index before the sort. */
+struct wpair {
+    struct diag_writer w;
+    size_t old;
+};
+
+static int wpair_cmp(const void *a, const void *b)
+{
+    const struct wpair *x = a, *y = b;
+
+    if (x->w.bumps != y->w.bumps)
+        return x->w.bumps > y->w.bumps ? -1 : 1;
+    if (strcmp(x->w.label, y->w.label))
+        return strcmp(x->w.label, y->w.label);
+    return x->old < y->old ? -1 : x->old > y->old;
+}
+
+/* Group the attributed bumps by writer, most bumps first (then by
+ * label); each bump's writer index follows. */
+static void build_writers(struct diagnosis *d)
+{
+    struct wref *refs;
+    struct wpair *p;
+    size_t n = 0, *perm;
+
+    if (!d->audit_attributed)
+        return;
+    refs = xmalloc(d->audit_attributed * sizeof(*refs));
+    for (size_t i = 0; i < d->n_bumps; i++)
+        if (d->bumps[i].audit)
+            refs[n++] = (struct wref){&d->bumps[i], i};
+    qsort(refs, n, sizeof(*refs), wref_cmp);
+    d->writers = xcalloc(n, sizeof(*d->writers));
+    for (size_t k = 0; k < n; k++) {
+        struct diag_bump *b = &d->bumps[refs[k].i];
+        struct diag_writer *w;
+        if (k == 0 || rec_key_cmp(refs[k - 1].b->audit, b->audit)) {
+            w = &d->writers[d->n_writers++];
+            w->kind = writer_kind(b->audit, &w->id);
+            w->level = b->audit->level;
+            w->record = b->audit;
+            writer_label(w);
+        }
+        w = &d->writers[d->n_writers - 1];
+        b->writer = d->n_writers - 1;
+        w->bumps++;
+        w->ambiguous += (size_t)b->audit_ambiguous;
+        w->by_cause[bump_cause(d, b)]++;
+    }
+    free(refs);
+    p = xmalloc(d->n_writers * sizeof(*p));
+    perm = xmalloc(d->n_writers * sizeof(*perm));
+    for (size_t k = 0; k < d->n_writers; k++) {
+        p[k].w = d->writers[k];
+        p[k].old = k;
+    }
+    qsort(p, d->n_writers, sizeof(*p), wpair_cmp);
+    for (size_t k = 0; k < d->n_writers; k++) {
+        d->writers[k] = p[k].w;
+        perm[p[k].old] = k;
+    }
+    for (size_t i = 0; i < d->n_bumps; i++)
+        if (d->bumps[i].audit)
+            d->bumps[i].writer = perm[d->bumps[i].writer];
+    free(p);
+    free(perm);
+}
+
+/* @t clipped into [@lo, @hi]. */
+static int64_t clip_i64(int64_t t, int64_t lo, int64_t hi)
+{
+    return t < lo ? lo : t > hi ? hi : t;
+}
+
+/*
+ * Audit attribution (DESIGN §8.2, the best evidence).  Per agent, its
+ * foreign bumps in version order take the agent's usable records one to
+ * one: the candidates of a bump are the unused records with an event time
+ * within AUDIT_TOL_NS of its bracket.  When they all name one writer the
+ * bump takes the earliest (hidden bumps of one bracket take them in
+ * order); when they name several it takes the one nearest its bracket
+ * (inside it counts as 0, ties to the earliest) and is flagged ambiguous.
+ * Records by the job's own client are never candidates: those are its
+ * own writes.
+ *
+ * An unambiguous record's event time is the server's own time of the
+ * write, where the bracket only bounds it (a slow poll's bracket is
+ * seconds wide, wider than the association's window): it becomes the
+ * bump's time, clipped into the bracket widened by the tolerance (a
+ * no-op for a candidate, kept as the contract).  This runs before the
+ * analysis window is fixed and before any test, so the observed
+ * statistics and their null draws see the same times.  An ambiguous
+ * record keeps the bracket: the record taken may be the wrong one.
+ * The writers are grouped later (build_writers()), once the timing
+ * attribution they are counted by is known.
+ */
+static void match_audit(struct diagnosis *d, const size_t *first)
+{
+    const struct runload *run = d->run;
+    unsigned char *used = NULL;
+    size_t used_cap = 0;
+
+    d->own_client = run->client_id ? run->client_id : "";
+    if (!run->n_audits)
+        return;
+    if (!d->own_client[0])
+        infer_own_client(d);
+    for (size_t a = 0; a < run->n_agents; a++) {
+        const struct runload_agent *ag = &run->agents[a];
+        if (!ag->n_audits)
+            continue;
+        for (size_t i = 0; i < ag->n_audits; i++) {
+            const struct runload_audit *r = &ag->audits[i];
+            if (audit_candidate(d, r, 0))
+                d->audit_usable++;
+            else if (audit_candidate(d, r, 1))
+                d->audit_own++;
+        }
+        if (ag->n_audits > used_cap) {
+            used_cap = ag->n_audits;
+            used = xrealloc(used, used_cap);
+        }
+        memset(used, 0, ag->n_audits);
+        for (size_t k = first[a]; k < first[a + 1]; k++) {
+            struct diag_bump *b = &d->bumps[k];
+            int64_t s = b->b.bracket_start_wall_ns,
+                    e = b->b.bracket_end_wall_ns;
+            size_t pick = SIZE_MAX, near = SIZE_MAX;
+            int64_t near_dist = 0;
+            int several = 0;
+            if (b->b.origin != RUNLOAD_FOREIGN)
+                continue;
+            for (size_t i = audit_lower(ag, s - AUDIT_TOL_NS);
+                 i < ag->n_audits && ag->audits[i].wall_ns <= e + AUDIT_TOL_NS;
+                 i++) {
+                const struct runload_audit *r = &ag->audits[i];
+                int64_t dist = r->wall_ns < s   ? s - r->wall_ns
+                               : r->wall_ns > e ? r->wall_ns - e
+                                                : 0;
+                if (used[i] || !audit_candidate(d, r, 0))
+                    continue;
+                if (pick == SIZE_MAX)
+                    pick = i;
+                else if (!same_writer(&ag->audits[pick], r))
+                    several = 1;
+                if (near == SIZE_MAX || dist < near_dist) {
+                    near = i;
+                    near_dist = dist;
+                }
+            }
+            if (pick == SIZE_MAX)
+                continue;
+            if (several)
+                pick = near;
+            used[pick] = 1;
+            b->audit = &ag->audits[pick];
+            b->audit_ambiguous = several;
+            d->audit_attributed++;
+            d->audit_ambiguous += (size_t)several;
+            if (!several) {
+                b->t_ns = clip_i64(b->audit->wall_ns, s - AUDIT_TOL_NS,
+                                   e + AUDIT_TOL_NS);
+                b->time_source = DIAG_TIME_AUDIT;
+                d->audit_timed++;
+            }
+        }
+    }
+    free(used);
+}
+
 /* ---- conflicts -------------------------------------------------------- */
 
 static const struct runload_op *find_op(const struct runload *run,
@@ -1004,15 +1699,13 @@ static size_t find_bump(const struct diagnosis *d, const size_t *first,
                                                                 : DIAG_NONE;
 }
 
+/* A transition of @agent within the window before @t? */
 static int transitioning_at(const struct diagnosis *d, size_t agent, int64_t t)
 {
     const struct diag_timeline *tl = &d->timelines[agent];
+    size_t i = timeline_upper(tl, t);
 
-    for (size_t i = 0; i < tl->n; i++)
-        if (tl->items[i].t_ns <= t &&
-            tl->items[i].t_ns >= t - d->params.window_ns)
-            return 1;
-    return 0;
+    return i > 0 && tl->items[i - 1].t_ns >= t - d->params.window_ns;
 }
 
 static void add_finding(struct diagnosis *d, enum diag_check check,
@@ -1187,6 +1880,8 @@ static void strategies(struct diagnosis *d)
             s->gave_up++;
         else if (!strcmp(op->outcome, "error"))
             s->error++;
+        else if (!strcmp(op->outcome, "dry_run"))
+            s->dry_run++;
         else
             s->unknown++;
         s->requests += (uint64_t)(op->requests > 0 ? op->requests : 0);
@@ -1289,16 +1984,52 @@ static void fmt_p(char *out, size_t cap, double p)
         snprintf(out, cap, "%.3f", p);
 }
 
-static void add_secondary(struct diag_verdict *v, enum diag_cause cause,
-                          const char *signal, double p, double coverage)
+/* Foreign bumps whose timing points to @cause. */
+static size_t cause_bumps(const struct diagnosis *d, enum diag_cause cause)
 {
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->n_bumps; i++)
+        n += d->bumps[i].b.origin == RUNLOAD_FOREIGN &&
+             bump_cause(d, &d->bumps[i]) == cause;
+    return n;
+}
+
+/* The writer the audit names for @cause's bumps: the one that wrote the
+ * most of them, when that is at least AUDIT_NAME_SHARE of them; else
+ * DIAG_NONE.  Writers are sorted, so ties go to the first. */
+static size_t cause_writer(const struct diagnosis *d, enum diag_cause cause)
+{
+    size_t best = DIAG_NONE, n;
+
+    if (cause == DIAG_CAUSE_OWN_WRITES || !d->n_writers)
+        return DIAG_NONE;
+    for (size_t w = 0; w < d->n_writers; w++)
+        if (d->writers[w].by_cause[cause] > 0 &&
+            (best == DIAG_NONE ||
+             d->writers[w].by_cause[cause] > d->writers[best].by_cause[cause]))
+            best = w;
+    n = cause_bumps(d, cause);
+    if (best == DIAG_NONE ||
+        (double)d->writers[best].by_cause[cause] < AUDIT_NAME_SHARE * (double)n)
+        return DIAG_NONE;
+    return best;
+}
+
+static void add_secondary(const struct diagnosis *d, struct diag_verdict *v,
+                          enum diag_cause cause, const char *signal, double p,
+                          double coverage)
+{
+    struct diag_secondary *x;
+
     if (v->n_secondary >= sizeof(v->secondary) / sizeof(v->secondary[0]))
         return;
-    v->secondary[v->n_secondary].cause = cause;
-    v->secondary[v->n_secondary].signal = signal;
-    v->secondary[v->n_secondary].p_value = p;
-    v->secondary[v->n_secondary].coverage = coverage;
-    v->n_secondary++;
+    x = &v->secondary[v->n_secondary++];
+    x->cause = cause;
+    x->signal = signal;
+    x->p_value = p;
+    x->coverage = coverage;
+    x->writer = cause_writer(d, cause);
 }
 
 /* Foreign bumps attributed to signal @s. */
@@ -1339,11 +2070,27 @@ static const char *cause_words(enum diag_cause c)
     }
 }
 
+/* Operations of a dry run (racetrace run --dry-run): they sent no
+ * write. */
+static uint64_t dry_run_ops(const struct diagnosis *d)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < d->n_strategies; i++)
+        n += d->strategies[i].dry_run;
+    return n;
+}
+
 /* The part of the paragraph about conflicts and the 2x2 table. */
 static void conflict_words(const struct diagnosis *d, struct buf *b)
 {
     char p[32];
 
+    if (!d->n_conflicts && (d->run->dry_run || dry_run_ops(d))) {
+        buf_printf(b, " This was a dry run: the job sent no write, so it "
+                      "could not conflict.");
+        return;
+    }
     if (!d->n_conflicts) {
         buf_printf(b, " The job had no version conflict in this run.");
         return;
@@ -1376,31 +2123,38 @@ static void conflict_words(const struct diagnosis *d, struct buf *b)
     }
 }
 
-/* Advice: the strategy with the fewest failed operations. */
+/* Operations of @s whose writes were sent (not a dry run's). */
+static uint64_t sent_ops(const struct diag_strategy *s)
+{
+    return s->operations - s->dry_run;
+}
+
+/* Advice: the strategy with the fewest failed operations among those
+ * that sent their writes (a dry run's neither succeed nor fail). */
 static void advice_words(const struct diagnosis *d, struct buf *b)
 {
     const struct diag_strategy *best = NULL, *worst = NULL;
 
     for (size_t i = 0; i < d->n_strategies; i++) {
         const struct diag_strategy *s = &d->strategies[i];
-        uint64_t fail = s->operations - s->ok;
-        if (!s->operations)
+        uint64_t fail = sent_ops(s) - s->ok;
+        if (!sent_ops(s))
             continue;
-        if (!best || fail < best->operations - best->ok)
+        if (!best || fail < sent_ops(best) - best->ok)
             best = s;
-        if (!worst || fail > worst->operations - worst->ok)
+        if (!worst || fail > sent_ops(worst) - worst->ok)
             worst = s;
     }
     if (best && worst && best != worst &&
-        worst->operations - worst->ok > best->operations - best->ok)
+        sent_ops(worst) - worst->ok > sent_ops(best) - best->ok)
         buf_printf(b,
                    " Strategy %s completed %llu of %llu updates, %s %llu of "
                    "%llu: read the version right before each write and "
                    "retry on conflict.",
                    best->name, (unsigned long long)best->ok,
-                   (unsigned long long)best->operations, worst->name,
+                   (unsigned long long)sent_ops(best), worst->name,
                    (unsigned long long)worst->ok,
-                   (unsigned long long)worst->operations);
+                   (unsigned long long)sent_ops(worst));
 }
 
 static double run_minutes(const struct diagnosis *d)
@@ -1458,12 +2212,209 @@ static void more_data(struct diagnosis *d)
     }
 }
 
+/* "not permitted (the OAuth client lacks X)", "failed (msg)", ... for
+ * an evidence query that did not return everything; NULL when it did or
+ * the run does not say. */
+static const char *query_trouble(const struct runload_query *q, char *out,
+                                 size_t cap)
+{
+    const char *st = q->status;
+
+    if (!st || !strcmp(st, "ok"))
+        return NULL;
+    if (!strcmp(st, "forbidden"))
+        snprintf(out, cap, "not permitted%s%.100s%s",
+                 q->permission ? ": the OAuth client lacks " : "",
+                 q->permission ? q->permission : "",
+                 q->permission ? "" : " for this OAuth client");
+    else if (!strcmp(st, "failed"))
+        snprintf(out, cap, "the query failed%s%.160s%s", q->message ? " (" : "",
+                 q->message ? q->message : "", q->message ? ")" : "");
+    else if (!strcmp(st, "interrupted"))
+        snprintf(out, cap, "the query was interrupted%s%.160s%s",
+                 q->message ? " (" : "", q->message ? q->message : "",
+                 q->message ? ")" : "");
+    else if (!strcmp(st, "skipped"))
+        snprintf(out, cap, "the query was skipped%s%.160s%s",
+                 q->message ? " (" : "", q->message ? q->message : "",
+                 q->message ? ")" : "");
+    else
+        snprintf(out, cap, "status %.40s", st);
+    return out;
+}
+
+/* What the audit trail added, or why it could not (any verdict with
+ * foreign bumps). */
+static void audit_words(const struct diagnosis *d, struct buf *b)
+{
+    const struct diag_verdict *v = &d->verdict;
+    char why[320];
+    const char *trouble = query_trouble(&d->run->audit_query, why, sizeof(why));
+
+    if (!d->n_foreign)
+        return;
+    if (d->audit_attributed && v->writer != DIAG_NONE) {
+        /* The verdict named its writer; say who else the audit names. */
+        for (size_t w = 0, k = 0; w < d->n_writers && k < 3; w++) {
+            if (w == v->writer)
+                continue;
+            buf_printf(b, "%s %s (%zu)",
+                       k++ == 0 ? " The audit trail also names" : ";",
+                       d->writers[w].label, d->writers[w].bumps);
+        }
+        if (d->n_writers > 1)
+            buf_printf(b, ".");
+        if (d->audit_attributed < d->n_foreign)
+            buf_printf(b,
+                       " Audit records name the writer of %zu of the %zu "
+                       "foreign bumps.",
+                       d->audit_attributed, d->n_foreign);
+        if (d->audit_ambiguous)
+            buf_printf(b,
+                       " %zu attributions are ambiguous: records of several "
+                       "writers fit the same bump, the nearest was taken.",
+                       d->audit_ambiguous);
+    } else if (d->audit_attributed) {
+        buf_printf(b,
+                   " Audit records name the writer of %zu of the %zu foreign "
+                   "bumps",
+                   d->audit_attributed, d->n_foreign);
+        if (d->audit_ambiguous)
+            buf_printf(b,
+                       " (%zu of them ambiguous: records of several writers "
+                       "fit the same bump, the nearest was taken)",
+                       d->audit_ambiguous);
+        buf_printf(b, ".");
+        /* Name the writers when the verdict did not already. */
+        if (v->writer == DIAG_NONE) {
+            for (size_t w = 0; w < d->n_writers && w < 3; w++)
+                buf_printf(b, "%s %s (%zu)", w == 0 ? " The most:" : ";",
+                           d->writers[w].label, d->writers[w].bumps);
+            buf_printf(b, ".");
+        }
+    }
+    /* An other-writer verdict without a writer already said why. */
+    if (trouble &&
+        !(v->cause == DIAG_CAUSE_OTHER_WRITER && v->writer == DIAG_NONE))
+        buf_printf(b,
+                   " The audit trail could not be read in full (%s), so "
+                   "%s foreign bumps could not be tied to a writer.",
+                   trouble, d->audit_attributed ? "some" : "the");
+    else if (!trouble && !d->audit_attributed &&
+             (d->run->has_audit || d->run->audit_query.status))
+        buf_printf(b, " No audit record of another writer fits any foreign "
+                      "bump.");
+}
+
+/* For a transition, batch or periodic verdict: who wrote those bumps,
+ * when the audit says. */
+static void pattern_writer_words(struct diagnosis *d, struct buf *b)
+{
+    struct diag_verdict *v = &d->verdict;
+    size_t w = cause_writer(d, v->cause);
+
+    if (w == DIAG_NONE)
+        return;
+    v->writer = w;
+    v->writer_bumps = d->writers[w].by_cause[v->cause];
+    v->writer_of = cause_bumps(d, v->cause);
+    buf_printf(b,
+               " The org's audit trail names who wrote them: %s wrote %zu of "
+               "these %zu bumps.",
+               d->writers[w].label, v->writer_bumps, v->writer_of);
+    if (d->writers[w].by_cause[DIAG_CAUSE_OTHER_WRITER])
+        buf_printf(b,
+                   " %zu more of its bumps follow no state change the run "
+                   "could place them after.",
+                   d->writers[w].by_cause[DIAG_CAUSE_OTHER_WRITER]);
+}
+
+/* Headline and paragraph of an "other-writer" verdict. */
+static void other_writer_words(struct diagnosis *d, struct buf *b)
+{
+    struct diag_verdict *v = &d->verdict;
+    size_t w = cause_writer(d, DIAG_CAUSE_OTHER_WRITER);
+    size_t unexplained = d->attr_counts[DIAG_ATTR_UNEXPLAINED];
+    char why[320];
+    const char *trouble;
+
+    buf_printf(b,
+               "In this run of %.1f minutes over %zu agents, something other "
+               "than this job changed the agents' versions %zu times. %zu of "
+               "them (%.0f%%) are tied to none of the agents' presence or "
+               "routing changes, to no burst across agents and to no "
+               "per-agent period.",
+               run_minutes(d), d->run->n_agents, d->n_foreign, unexplained,
+               100 * v->coverage);
+    if (w != DIAG_NONE) {
+        const struct diag_writer *x = &d->writers[w];
+        v->writer = w;
+        v->writer_bumps = x->bumps;
+        v->writer_of = d->n_foreign;
+        snprintf(v->headline, sizeof(v->headline),
+                 "Another writer changes these agents: %s wrote %zu of %zu "
+                 "foreign bumps (audit trail).",
+                 x->label, x->bumps, d->n_foreign);
+        buf_printf(b,
+                   " The org's audit trail names the writer: %s wrote %zu of "
+                   "the %zu foreign bumps (%.0f%%), %zu of those tied to no "
+                   "state change.",
+                   x->label, x->bumps, d->n_foreign,
+                   100 * (double)x->bumps / (double)d->n_foreign,
+                   x->by_cause[DIAG_CAUSE_OTHER_WRITER]);
+        switch (x->kind) {
+        case DIAG_WRITER_CLIENT:
+            buf_printf(b,
+                       " That is another OAuth client than this job's%s%s%s:"
+                       " an integration that updates these users at its "
+                       "own pace.",
+                       d->own_client[0] ? " ('" : "", d->own_client,
+                       d->own_client[0] ? "')" : "");
+            break;
+        case DIAG_WRITER_USER:
+            buf_printf(b, " That is a person (an administrator or a "
+                          "supervisor) editing these users.");
+            break;
+        case DIAG_WRITER_PROCESS:
+            buf_printf(b, " That is an application or internal process of "
+                          "the org, not this job.");
+            break;
+        default:
+            buf_printf(b, " The records do not say which client or person "
+                          "it was.");
+        }
+        return;
+    }
+    snprintf(v->headline, sizeof(v->headline),
+             "Another writer changes these agents: %.0f%% of foreign bumps "
+             "follow no state change, burst or period.",
+             100 * v->coverage);
+    trouble = query_trouble(&d->run->audit_query, why, sizeof(why));
+    if (trouble)
+        buf_printf(b,
+                   " Another writer, such as an integration or an "
+                   "administrator, updates these users at its own pace; the "
+                   "audit trail would name it, but this run could not read it "
+                   "(%s).",
+                   trouble);
+    else if (d->audit_attributed)
+        buf_printf(b, " Another writer, such as an integration or an "
+                      "administrator, updates these users at its own pace; "
+                      "the audit trail names several.");
+    else
+        buf_printf(b, " Another writer, such as an integration or an "
+                      "administrator, updates these users at its own pace; "
+                      "the audit trail of the org names it.");
+}
+
 static void verdict_body(struct diagnosis *d, struct buf *b)
 {
     struct diag_verdict *v = &d->verdict;
     struct candidate c[8];
     size_t nc = 0, best = 0, by_sig[2] = {0, 0},
            top[2] = {DIAG_NONE, DIAG_NONE};
+    size_t ow;
+    int audit_ow, yield = 0;
     double F = (double)d->n_foreign;
     char p[32];
 
@@ -1471,6 +2422,7 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
     v->p_value = v->hit_rate = v->coverage = NAN;
     v->median_lag_ms = v->lag_iqr_ms = v->minutes_needed = NAN;
     v->signal_index = DIAG_NONE;
+    v->writer = DIAG_NONE;
 
     /* Transition signals: the share each property explains, and its
      * best signal (specific before "any"). */
@@ -1502,10 +2454,30 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
         c[nc++] = (struct candidate){
             DIAG_CAUSE_PERIODIC, "period", DIAG_NONE, d->periodic_p,
             (double)d->attr_counts[DIAG_ATTR_PERIODIC] / F};
-    if (d->attr_counts[DIAG_ATTR_UNEXPLAINED] >= MIN_FOREIGN)
+    /* Another writer: enough bumps no timing explains, or an audit
+     * writer of a meaningful share of them (direct evidence, so no
+     * permutation test; never the job's own client, whose records are
+     * not candidates). */
+    ow = cause_writer(d, DIAG_CAUSE_OTHER_WRITER);
+    audit_ow =
+        ow != DIAG_NONE &&
+        d->writers[ow].by_cause[DIAG_CAUSE_OTHER_WRITER] >= AUDIT_MIN_BUMPS &&
+        (double)d->writers[ow].by_cause[DIAG_CAUSE_OTHER_WRITER] >=
+            AUDIT_MIN_SHARE * F;
+    /* ... unless the audit names that writer for a significant transition
+     * cause too: its writes are shown to follow those transitions, so the
+     * rest of them are the same writes whose transition the run did not
+     * resolve (a bracket wider than the window, a missed transition).
+     * The transition says why, the writer says who; both are reported. */
+    for (size_t i = 0; i < nc && ow != DIAG_NONE; i++)
+        yield |= (c[i].cause == DIAG_CAUSE_ROUTING ||
+                  c[i].cause == DIAG_CAUSE_PRESENCE) &&
+                 cause_writer(d, c[i].cause) == ow;
+    if (!yield &&
+        (d->attr_counts[DIAG_ATTR_UNEXPLAINED] >= MIN_FOREIGN || audit_ow))
         c[nc++] = (struct candidate){
-            DIAG_CAUSE_OTHER_WRITER, "unexplained", DIAG_NONE, NAN,
-            (double)d->attr_counts[DIAG_ATTR_UNEXPLAINED] / F};
+            DIAG_CAUSE_OTHER_WRITER, audit_ow ? "audit" : "unexplained",
+            DIAG_NONE, NAN, (double)d->attr_counts[DIAG_ATTR_UNEXPLAINED] / F};
     for (size_t i = 1; i < nc; i++)
         if (c[i].share > c[best].share)
             best = i;
@@ -1516,7 +2488,7 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
         snprintf(v->signal, sizeof(v->signal), "own-writes");
         v->coverage = (double)d->conflicts_own / (double)d->n_conflicts;
         for (size_t i = 0; i < nc; i++)
-            add_secondary(v, c[i].cause, c[i].signal, c[i].p, c[i].share);
+            add_secondary(d, v, c[i].cause, c[i].signal, c[i].p, c[i].share);
         snprintf(v->headline, sizeof(v->headline),
                  "The job conflicts with itself: %zu of its %zu version "
                  "conflicts were caused by its own earlier writes.",
@@ -1536,6 +2508,7 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
                        " Other writers also bumped %zu versions during the "
                        "run.",
                        d->n_foreign);
+        audit_words(d, b);
         advice_words(d, b);
         return;
     }
@@ -1555,16 +2528,26 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
                        d->n_conflicts, v->more_data);
             return;
         }
-        snprintf(v->headline, sizeof(v->headline),
-                 "Nothing but this job changed the agents' versions.");
+        snprintf(v->headline, sizeof(v->headline), "%s",
+                 d->n_bumps ? "Nothing but this job changed the agents' "
+                              "versions."
+                            : "Nothing changed the agents' versions.");
+        if (d->n_bumps)
+            buf_printf(b,
+                       "In this run of %.1f minutes over %zu agents, every "
+                       "version change the observers saw (%zu) was made by "
+                       "this job, and ",
+                       run_minutes(d), d->run->n_agents, d->n_bumps);
+        else
+            buf_printf(b,
+                       "In this run of %.1f minutes over %zu agents, the "
+                       "observers saw no version change at all, and ",
+                       run_minutes(d), d->run->n_agents);
         buf_printf(b,
-                   "In this run of %.1f minutes over %zu agents, every "
-                   "version change the observers saw (%zu) was made by this "
-                   "job, and %zu presence and %zu routing-status changes "
-                   "bumped no version. Nothing else writes to these agents, "
-                   "so there is nothing to blame for a conflict here.",
-                   run_minutes(d), d->run->n_agents, d->n_bumps, d->n_presence,
-                   d->n_routing);
+                   "%zu presence and %zu routing-status changes bumped no "
+                   "version. Nothing else writes to these agents, so there "
+                   "is nothing to blame for a conflict here.",
+                   d->n_presence, d->n_routing);
         conflict_words(d, b);
         return;
     }
@@ -1584,6 +2567,7 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
                    "unrelated writer is at work. %s",
                    run_minutes(d), d->run->n_agents, d->n_foreign,
                    d->params.alpha, v->more_data);
+        audit_words(d, b);
         conflict_words(d, b);
         return;
     }
@@ -1596,7 +2580,7 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
         v->coverage = (double)signal_bumps(d, c[best].signal_index) / F;
     for (size_t i = 0; i < nc; i++)
         if (i != best)
-            add_secondary(v, c[i].cause, c[i].signal, c[i].p, c[i].share);
+            add_secondary(d, v, c[i].cause, c[i].signal, c[i].p, c[i].share);
     /* Other transitions that explain bumps on their own (e.g. Break and
      * On Queue for a presence sync). */
     for (size_t s = 0; s < d->n_signals; s++) {
@@ -1605,13 +2589,13 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
         if (s == c[best].signal_index || n < MIN_COVERED ||
             (double)n < MIN_SECONDARY_SHARE * F || s == top[0] || s == top[1])
             continue;
-        add_secondary(v,
+        add_secondary(d, v,
                       d->signals[s].is_presence ? DIAG_CAUSE_PRESENCE
                                                 : DIAG_CAUSE_ROUTING,
                       d->signals[s].name, d->signals[s].p_value, (double)n / F);
     }
     if (d->conflicts_own)
-        add_secondary(v, DIAG_CAUSE_OWN_WRITES, "own-writes", NAN,
+        add_secondary(d, v, DIAG_CAUSE_OWN_WRITES, "own-writes", NAN,
                       (double)d->conflicts_own / (double)d->n_conflicts);
     fmt_p(p, sizeof(p), v->p_value);
     if (c[best].signal_index != DIAG_NONE) {
@@ -1704,33 +2688,23 @@ static void verdict_body(struct diagnosis *d, struct buf *b)
                    d->attr_counts[DIAG_ATTR_PERIODIC], 100 * v->coverage,
                    d->periodic_agents, d->periodic_period_s, p);
     } else {
-        snprintf(v->headline, sizeof(v->headline),
-                 "Another writer changes these agents: %.0f%% of foreign "
-                 "bumps follow no state change, burst or period.",
-                 100 * v->coverage);
-        buf_printf(b,
-                   "In this run of %.1f minutes over %zu agents, something "
-                   "other than this job changed the agents' versions %zu "
-                   "times. %zu of them (%.0f%%) are tied to none of the "
-                   "agents' presence or routing changes, to no burst across "
-                   "agents and to no per-agent period. Another writer, such "
-                   "as an integration or an administrator, updates these "
-                   "users at its own pace; the audit trail of the org names "
-                   "it.",
-                   run_minutes(d), d->run->n_agents, d->n_foreign,
-                   d->attr_counts[DIAG_ATTR_UNEXPLAINED], 100 * v->coverage);
+        other_writer_words(d, b);
     }
+    if (v->cause != DIAG_CAUSE_OTHER_WRITER)
+        pattern_writer_words(d, b);
     for (size_t i = 0; i < v->n_secondary; i++) {
         const struct diag_secondary *x = &v->secondary[i];
         int named =
             x->cause == DIAG_CAUSE_ROUTING || x->cause == DIAG_CAUSE_PRESENCE;
-        buf_printf(b, "%s %s%s%s (%.0f%% of foreign bumps)",
+        buf_printf(b, "%s %s%s%s (%.0f%% of foreign bumps%s%s)",
                    i == 0 ? " Also seen:" : ";", cause_words(x->cause),
-                   named ? ", " : "", named ? x->signal : "",
-                   100 * x->coverage);
+                   named ? ", " : "", named ? x->signal : "", 100 * x->coverage,
+                   x->writer != DIAG_NONE ? "; audit: written by " : "",
+                   x->writer != DIAG_NONE ? d->writers[x->writer].label : "");
     }
     if (v->n_secondary)
         buf_printf(b, ".");
+    audit_words(d, b);
     conflict_words(d, b);
     advice_words(d, b);
 }
@@ -1808,6 +2782,44 @@ static enum diag_cause attr_cause(enum diag_attr a, int is_presence)
     }
 }
 
+/* The client id of the scenario's actor named @cause, or NULL. */
+static const char *actor_client(const struct runload *run, const char *cause)
+{
+    const cJSON *world, *actors, *a;
+
+    if (!run->scenario)
+        return NULL;
+    world = cJSON_GetObjectItemCaseSensitive(run->scenario, "world");
+    actors = world ? cJSON_GetObjectItemCaseSensitive(world, "actors") : NULL;
+    cJSON_ArrayForEach(a, actors)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(a, "name");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(a, "kind");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "client_id");
+        const char *name = cJSON_IsString(n)   ? n->valuestring
+                           : cJSON_IsString(k) ? k->valuestring
+                                               : NULL;
+        if (name && !strcmp(name, cause))
+            return cJSON_IsString(c) ? c->valuestring : NULL;
+    }
+    return NULL;
+}
+
+/* Does the audit record @r name the truth's writer @cause (an actor's
+ * name, or "client:<id>")? */
+static int audit_names(const struct runload *run, const struct runload_audit *r,
+                       const char *cause)
+{
+    const char *client = actor_client(run, cause);
+
+    if (!strncmp(cause, "client:", 7))
+        return !strcmp(r->client_id, cause + 7);
+    if (client && *client && !strcmp(r->client_id, client))
+        return 1;
+    return !strcmp(r->application, cause) || !strcmp(r->user_name, cause) ||
+           !strcmp(r->user_id, cause) || !strcmp(r->client_id, cause);
+}
+
 static void score(struct diagnosis *d, const struct runload_truth *truth)
 {
     struct diag_truth_score *s = &d->truth;
@@ -1826,6 +2838,11 @@ static void score(struct diagnosis *d, const struct runload_truth *truth)
         if (!t)
             continue;
         want = truth_attr(d->run, t->cause, &pres);
+        if (b->audit) {
+            s->audit_attributed++;
+            s->audit_correct +=
+                (uint64_t)audit_names(d->run, b->audit, t->cause);
+        }
         s->own_total++;
         s->own_agree += (want == DIAG_ATTR_OWN) == (b->attr == DIAG_ATTR_OWN);
         if (want == DIAG_ATTR_OWN)
@@ -1866,14 +2883,13 @@ static void score(struct diagnosis *d, const struct runload_truth *truth)
 
 int64_t diagnose_bump_lag_ns(const struct diag_bump *b)
 {
-    int64_t tt, mid;
+    int64_t tt, ref;
 
     if (b->lag_ns < 0)
         return -1;
     tt = b->t_ns - b->lag_ns;
-    mid = b->b.bracket_start_wall_ns +
-          (b->b.bracket_end_wall_ns - b->b.bracket_start_wall_ns) / 2;
-    return mid > tt ? mid - tt : 0;
+    ref = lag_ref_ns(b);
+    return ref > tt ? ref - tt : 0;
 }
 
 /* ---- driver ----------------------------------------------------------- */
@@ -1899,13 +2915,16 @@ enum rt_err diagnose(const struct runload *run,
     if ((err = runload_classify_bumps(run, &d->raw)))
         goto fail;
     build_bumps(d);
-    window(d);
     first = xcalloc(run->n_agents + 1, sizeof(*first));
     for (size_t i = 0, a = 0; a <= run->n_agents; a++) {
         while (i < d->n_bumps && d->bumps[i].b.agent < a)
             i++;
         first[a] = i;
     }
+    /* The audit first: its times of the writes time the bumps for the
+     * window and every test. */
+    match_audit(d, first);
+    window(d);
 
     fb = foreign_times(d, 0);
     if ((err = test_signals(d, &st, fb)))
@@ -1915,8 +2934,12 @@ enum rt_err diagnose(const struct runload *run,
     attribute_transitions(d, &st);
     attribute_bursts(d);
     attribute_periods(d);
-    for (size_t i = 0; i < d->n_bumps; i++)
+    build_writers(d);
+    for (size_t i = 0; i < d->n_bumps; i++) {
         d->attr_counts[d->bumps[i].attr]++;
+        if (d->bumps[i].b.origin == RUNLOAD_FOREIGN && !d->bumps[i].audit)
+            d->unaudited[d->bumps[i].attr]++;
+    }
 
     conflicts(d, first);
     strategies(d);
@@ -1949,6 +2972,7 @@ void diagnose_free(struct diagnosis *self)
         stats_assoc_release(&self->signals[i].assoc);
     free(self->signals);
     free(self->bursts);
+    free(self->writers);
     free(self->conflicts);
     free(self->by_state);
     free(self->strategies);

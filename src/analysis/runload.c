@@ -1,9 +1,11 @@
 /*
  * Run directory loader.  Order: observations.csv and operations.csv first
  * (kept whole), then requests.csv streamed once, so each own write can be
- * tied to its operation as it streams by; then run.json.  Agents get
- * indices in order of first sight while loading and are sorted by id at
- * the end, every stored agent index remapped once.
+ * tied to its operation as it streams by; then run.json, and last the
+ * optional audit.csv, whose rows are tied to the (by then sorted) agents
+ * by binary search.  Agents get indices in order of first sight while
+ * loading and are sorted by id before run.json, every stored agent index
+ * remapped once.
  *
  * Strings live in an arena of 64 KiB blocks (no allocation per string);
  * repeated values are interned through an open-addressing hash set, so
@@ -238,6 +240,7 @@ struct runload_priv {
     size_t kinds_cap, roles_cap;
     size_t kind_last, role_last; /* count cache: the last match */
     size_t seconds_cap;
+    uint64_t run_rows; /* rows of the run's own traffic so far */
     /* The latest Retry-After window seen: [from, until). */
     int64_t backoff_from_ns, backoff_until_ns;
 };
@@ -444,6 +447,10 @@ static enum rt_err obs_row(struct runload *run, struct csvr *r, const size_t *c,
         return csvr_fail(r, "the bracket ends before it starts");
     o.source = intern_col(run, r, c[O_SOURCE]);
     o.line = csvr_line(r);
+    if (!strcmp(o.source, "stream"))
+        run->n_obs_stream++;
+    else if (!strcmp(o.source, "analytics"))
+        run->n_obs_analytics++;
     if (o.prop == RUNLOAD_VERSION) {
         if ((err = req_i64(r, c[O_OLD], &o.old_version)) ||
             (err = req_i64(r, c[O_NEW], &o.new_version)))
@@ -752,21 +759,35 @@ static enum rt_err keep_conflict(struct runload *run, struct csvr *r,
     return RT_OK;
 }
 
-/* Per-second outcome counts, and requests sent inside a Retry-After
- * window.  Seconds count from the first row's send time; a row sent
- * earlier than that (rows are in completion order) lands in second 0. */
+/*
+ * Is @role the run's own traffic against the org while it ran?  Not the
+ * snapshot before the first write and the restore after the last (safety
+ * around the job's writes, with versioned writes of their own), nor the
+ * evidence queries after the run (audit, analytics).  Those are counted
+ * with every request (total, by status, kind and role) but stay out of
+ * the per-second outcomes and the latency histograms, which describe the
+ * run, and their version conflicts are not the job's.  Unknown roles
+ * count as traffic, as every role did before these existed.
+ */
+static int run_traffic(const char *role)
+{
+    return strcmp(role, "snapshot") && strcmp(role, "restore") &&
+           strcmp(role, "audit") && strcmp(role, "analytics");
+}
+
+/* Per-second outcome counts of the run's traffic.  Seconds count from
+ * the first such row's send time; a row sent earlier than that (rows are
+ * in completion order) lands in second 0. */
 static enum rt_err count_second(struct runload *run, struct csvr *r,
-                                const size_t *c, const char *kind,
-                                int64_t status, int64_t send, int64_t recv)
+                                const char *kind, int64_t status, int64_t send)
 {
     struct runload_priv *p = run->priv;
     struct runload_requests *q = &run->requests;
     struct runload_second *sec;
-    int64_t retry_after, base;
+    int64_t base;
     size_t i;
-    enum rt_err err;
 
-    if (q->rows == 1)
+    if (++p->run_rows == 1)
         q->per_second_base_ns = send;
     base = q->per_second_base_ns;
     i = send > base ? (size_t)((send - base) / INT64_C(1000000000)) : 0;
@@ -796,6 +817,19 @@ static enum rt_err count_second(struct runload *run, struct csvr *r,
         sec->throttled++;
     else
         sec->error++;
+    return RT_OK;
+}
+
+/* Requests sent inside a Retry-After window, whatever their role: every
+ * session of the harness honours the server's Retry-After. */
+static enum rt_err count_retry_after(struct runload *run, struct csvr *r,
+                                     const size_t *c, int64_t status,
+                                     int64_t send, int64_t recv)
+{
+    struct runload_priv *p = run->priv;
+    struct runload_requests *q = &run->requests;
+    int64_t retry_after;
+    enum rt_err err;
 
     if (send > p->backoff_from_ns && send < p->backoff_until_ns)
         q->retry_after_ignored++;
@@ -851,18 +885,26 @@ static enum rt_err req_row(struct runload *run, struct csvr *r, const size_t *c,
         q->first_send_wall_ns = send;
     if (recv > q->last_recv_wall_ns)
         q->last_recv_wall_ns = recv;
-    if (status > 0)
-        hist_add(&q->latency, latency);
-    if (!q->latency_by_status[status])
-        q->latency_by_status[status] =
-            xcalloc(1, sizeof(*q->latency_by_status[status]));
-    hist_add(q->latency_by_status[status], latency);
-
-    if ((err = count_second(run, r, c, kind, status, send, recv)))
+    if ((err = count_retry_after(run, r, c, status, send, recv)))
         return err;
-    if (!strcmp(kind, "conflict") &&
-        (err = keep_conflict(run, r, c, seq, status, send, recv)))
-        return err;
+    if (run_traffic(role)) {
+        if (status > 0)
+            hist_add(&q->latency, latency);
+        if (!q->latency_by_status[status])
+            q->latency_by_status[status] =
+                xcalloc(1, sizeof(*q->latency_by_status[status]));
+        hist_add(q->latency_by_status[status], latency);
+        if ((err = count_second(run, r, kind, status, send)))
+            return err;
+    }
+    /* Only the replay's conflicts are the job's; a restore's or a
+     * snapshot's are counted apart. */
+    if (!strcmp(kind, "conflict")) {
+        if (strcmp(role, "replay"))
+            q->conflicts_other_roles++;
+        else if ((err = keep_conflict(run, r, c, seq, status, send, recv)))
+            return err;
+    }
     if (!strcmp(role, "replay") &&
         (status == 0 || (status >= 200 && status < 300)) &&
         is_write_method(csvr_str(r, c[Q_METHOD], NULL)))
@@ -874,6 +916,117 @@ static enum rt_err load_requests(struct runload *run, const char *dir)
 {
     return load_rows(run, dir, "requests.csv", req_cols, NCOLS(req_cols),
                      req_row, NULL);
+}
+
+/* ---- audit.csv -------------------------------------------------------- */
+
+enum {
+    A_ID,
+    A_WALL,
+    A_AGENT,
+    A_SERVICE,
+    A_ENTITY_TYPE,
+    A_ACTION,
+    A_LEVEL,
+    A_STATUS,
+    A_USER_ID,
+    A_USER_NAME,
+    A_CLIENT_ID,
+    A_APPLICATION,
+    A_PROPERTIES,
+};
+static const char *const audit_cols[] = {
+    "audit_id",  "event_wall_ns", "agent",     "service", "entity_type",
+    "action",    "level",         "status",    "user_id", "user_name",
+    "client_id", "application",   "properties"};
+
+/* Per agent while loading audit.csv: capacity of agent.audits. */
+struct audit_ctx {
+    size_t *caps;
+};
+
+static enum rt_err audit_row(struct runload *run, struct csvr *r,
+                             const size_t *c, void *ctx)
+{
+    struct audit_ctx *ac = ctx;
+    struct runload_audit a;
+    struct runload_agent *ag;
+    const char *id;
+    size_t agent, len;
+    enum rt_err err;
+
+    memset(&a, 0, sizeof(a));
+    id = csvr_str(r, c[A_AGENT], &len);
+    if (len == 0)
+        return csvr_fail(r, "column 'agent' is empty");
+    if ((err = req_i64(r, c[A_WALL], &a.wall_ns)))
+        return err;
+    if (a.wall_ns <= 0)
+        return csvr_fail(r, "event_wall_ns %lld is not a time",
+                         (long long)a.wall_ns);
+    /* Records of users the run never saw explain nothing it saw. */
+    agent = runload_agent_index(run, id);
+    if (agent == RUNLOAD_NONE) {
+        run->n_audits_unknown_agent++;
+        return RT_OK;
+    }
+    a.id = copy_col(run, r, c[A_ID]);
+    a.service = intern_col(run, r, c[A_SERVICE]);
+    a.entity_type = intern_col(run, r, c[A_ENTITY_TYPE]);
+    a.action = intern_col(run, r, c[A_ACTION]);
+    a.level = intern_col(run, r, c[A_LEVEL]);
+    a.status = intern_col(run, r, c[A_STATUS]);
+    a.user_id = intern_col(run, r, c[A_USER_ID]);
+    a.user_name = intern_col(run, r, c[A_USER_NAME]);
+    a.client_id = intern_col(run, r, c[A_CLIENT_ID]);
+    a.application = intern_col(run, r, c[A_APPLICATION]);
+    a.properties = copy_col(run, r, c[A_PROPERTIES]);
+    a.line = csvr_line(r);
+    ag = &run->agents[agent];
+    if (ag->n_audits == ac->caps[agent]) {
+        ac->caps[agent] = ac->caps[agent] ? 2 * ac->caps[agent] : 8;
+        ag->audits =
+            xreallocarray(ag->audits, ac->caps[agent], sizeof(*ag->audits));
+    }
+    ag->audits[ag->n_audits++] = a;
+    run->n_audits++;
+    return RT_OK;
+}
+
+static int audit_cmp(const void *x, const void *y)
+{
+    const struct runload_audit *a = x, *b = y;
+
+    if (a->wall_ns != b->wall_ns)
+        return a->wall_ns < b->wall_ns ? -1 : 1;
+    return a->line < b->line ? -1 : a->line > b->line;
+}
+
+/* audit.csv is optional: runs without audit (and older runs) have none.
+ * Read after finish(), so rows are tied to the sorted agents directly. */
+static enum rt_err load_audit(struct runload *run, const char *dir)
+{
+    struct audit_ctx ac;
+    char path[4096];
+    enum rt_err err;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/audit.csv", dir) >=
+        sizeof(path))
+        return rt_fail(RT_EINVAL, "directory path too long: '%s'", dir);
+    if (access(path, F_OK) && errno == ENOENT)
+        return RT_OK;
+    ac.caps = xcalloc(run->n_agents ? run->n_agents : 1, sizeof(*ac.caps));
+    err = load_rows(run, dir, "audit.csv", audit_cols, NCOLS(audit_cols),
+                    audit_row, &ac);
+    free(ac.caps);
+    if (err)
+        return err;
+    run->has_audit = 1;
+    for (size_t i = 0; i < run->n_agents; i++)
+        if (run->agents[i].n_audits > 1)
+            qsort(run->agents[i].audits, run->agents[i].n_audits,
+                  sizeof(*run->agents[i].audits), audit_cmp);
+    return RT_OK;
 }
 
 /* ---- run.json --------------------------------------------------------- */
@@ -902,6 +1055,93 @@ static void window_from_data(struct runload *run)
     }
     run->start_wall_ns = lo;
     run->end_wall_ns = hi;
+}
+
+/* A string owned by the run, or NULL for NULL. */
+static const char *own_str(struct runload *run, const char *s)
+{
+    return s ? arena_strndup(&run->priv->arena, s, strlen(s)) : NULL;
+}
+
+/* An optional string member; JSON null counts as absent. */
+static enum rt_err opt_str(struct jread *jr, const cJSON *obj, const char *path,
+                           const char *key, const char **out)
+{
+    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key)))
+        return RT_OK;
+    return jread_string(jr, obj, path, key, out) ? RT_EPARSE : RT_OK;
+}
+
+/* An optional count; JSON null counts as absent. */
+static enum rt_err opt_count(struct jread *jr, const cJSON *obj,
+                             const char *path, const char *key, int64_t *out)
+{
+    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key)))
+        return RT_OK;
+    return jread_int(jr, obj, path, key, 0, INT64_MAX, out) ? RT_EPARSE : RT_OK;
+}
+
+/* run.json "evidence.<name>": what a post-run query returned. */
+static enum rt_err load_query(struct runload *run, struct jread *jr,
+                              const cJSON *evidence, const char *name,
+                              struct runload_query *q)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(evidence, name);
+    const char *status = NULL, *message = NULL, *permission = NULL;
+    char path[64];
+
+    q->records = q->users = q->transitions = -1;
+    if (!o)
+        return RT_OK;
+    snprintf(path, sizeof(path), "evidence.%s", name);
+    if (!cJSON_IsObject(o))
+        return jread_fail(jr, path, "must be an object");
+    if (opt_str(jr, o, path, "status", &status) ||
+        opt_str(jr, o, path, "message", &message) ||
+        opt_str(jr, o, path, "permission", &permission) ||
+        opt_count(jr, o, path, "records", &q->records) ||
+        opt_count(jr, o, path, "users", &q->users) ||
+        opt_count(jr, o, path, "transitions", &q->transitions))
+        return RT_EPARSE;
+    q->status = own_str(run, status);
+    q->message = message && *message ? own_str(run, message) : NULL;
+    q->permission = permission && *permission ? own_str(run, permission) : NULL;
+    return RT_OK;
+}
+
+/* The issue-5 parts of run.json: target.client_id, "dry_run" with
+ * counts.operations.dry_run, "stream" and "evidence".  Each is optional;
+ * a present one of the wrong shape is a parse error like any other. */
+static enum rt_err load_run_extras(struct runload *run, struct jread *jr,
+                                   cJSON *root, const cJSON *target)
+{
+    const char *client_id = NULL;
+    const cJSON *evidence, *stream, *counts, *ops;
+
+    if (target && opt_str(jr, target, "target", "client_id", &client_id))
+        return RT_EPARSE;
+    if (jread_bool(jr, root, "", "dry_run", &run->dry_run))
+        return RT_EPARSE;
+    counts = cJSON_GetObjectItemCaseSensitive(root, "counts");
+    ops = cJSON_IsObject(counts)
+              ? cJSON_GetObjectItemCaseSensitive(counts, "operations")
+              : NULL;
+    if (cJSON_IsObject(ops) && opt_count(jr, ops, "counts.operations",
+                                         "dry_run", &run->dry_run_writes))
+        return RT_EPARSE;
+    run->client_id = client_id ? own_str(run, client_id) : "";
+    stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    if (stream && !cJSON_IsObject(stream) && !cJSON_IsNull(stream))
+        return jread_fail(jr, "stream", "must be an object");
+    if (cJSON_IsObject(stream))
+        run->stream = cJSON_DetachItemFromObjectCaseSensitive(root, "stream");
+    evidence = cJSON_GetObjectItemCaseSensitive(root, "evidence");
+    if (evidence && !cJSON_IsObject(evidence) && !cJSON_IsNull(evidence))
+        return jread_fail(jr, "evidence", "must be an object");
+    if (load_query(run, jr, evidence, "audit", &run->audit_query) ||
+        load_query(run, jr, evidence, "analytics", &run->analytics_query))
+        return RT_EPARSE;
+    return RT_OK;
 }
 
 static enum rt_err load_run_json(struct runload *run, const char *dir)
@@ -936,6 +1176,10 @@ static enum rt_err load_run_json(struct runload *run, const char *dir)
     target = cJSON_GetObjectItemCaseSensitive(root, "target");
     if (target &&
         jread_bool(&jr, target, "target", "simulator", &run->simulator)) {
+        err = rt_fail(RT_EPARSE, "%s", jr.error);
+        goto out;
+    }
+    if (load_run_extras(run, &jr, root, target)) {
         err = rt_fail(RT_EPARSE, "%s", jr.error);
         goto out;
     }
@@ -1040,12 +1284,17 @@ enum rt_err runload_load(struct runload **out, const char *run_dir)
     run->priv = xcalloc(1, sizeof(*run->priv));
     run->dir = xstrdup(run_dir);
     run->tool_version = "";
+    run->client_id = "";
+    run->audit_query.records = run->audit_query.users =
+        run->audit_query.transitions = -1;
+    run->analytics_query = run->audit_query;
+    run->dry_run_writes = -1;
     if ((err = load_observations(run, run_dir)) ||
         (err = load_operations(run, run_dir)) ||
         (err = load_requests(run, run_dir)))
         goto fail;
     finish(run);
-    if ((err = load_run_json(run, run_dir)))
+    if ((err = load_run_json(run, run_dir)) || (err = load_audit(run, run_dir)))
         goto fail;
     *out = run;
     return RT_OK;
@@ -1061,6 +1310,7 @@ void runload_free(struct runload *self)
     for (size_t i = 0; i < self->n_agents; i++) {
         free(self->agents[i].obs);
         free(self->agents[i].writes);
+        free(self->agents[i].audits);
     }
     free(self->agents);
     free(self->ops);
@@ -1076,6 +1326,7 @@ void runload_free(struct runload *self)
         }
     }
     cJSON_Delete(self->scenario);
+    cJSON_Delete(self->stream);
     if (self->priv) {
         smap_release(&self->priv->strings);
         smap_release(&self->priv->agent_map);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/redact.h"
 #include "base/units.h"
 
 static const char *const kind_names[CLASSIFY_KIND_COUNT] = {
@@ -20,6 +21,7 @@ static const char *const kind_names[CLASSIFY_KIND_COUNT] = {
     [CLASSIFY_DUPLICATE] = "duplicate",
     [CLASSIFY_THROTTLED] = "throttled",
     [CLASSIFY_AUTH] = "auth",
+    [CLASSIFY_FORBIDDEN] = "forbidden",
     [CLASSIFY_NOT_FOUND] = "not_found",
     [CLASSIFY_BAD_REQUEST] = "bad_request",
     [CLASSIFY_SERVER_ERROR] = "server_error",
@@ -34,13 +36,15 @@ const char *classify_kind_name(enum classify_kind kind)
     return kind_names[kind];
 }
 
+/* Copy a string field, redacted: whatever the server wrote, a registered
+ * secret does not get out of here. */
 static void copy_string(char *dst, size_t dst_len, const cJSON *obj,
                         const char *key)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
 
     if (cJSON_IsString(item) && item->valuestring)
-        snprintf(dst, dst_len, "%s", item->valuestring);
+        redact_line(dst, dst_len, item->valuestring, strlen(item->valuestring));
 }
 
 /* Read the ErrorBody (or SCIM error) fields; a body that is not a JSON
@@ -99,6 +103,30 @@ static int64_t retry_after_from_message(const char *message)
     return v;
 }
 
+/*
+ * "... missing the following permission(s): [a:b:c, d:e:f]" (the
+ * missing.permissions wording, also used by the simulator) -> "a:b:c,
+ * d:e:f"; left "" when the message has no bracketed list after
+ * "permission".
+ */
+static void permission_from_message(const char *message, char *out,
+                                    size_t out_len)
+{
+    const char *at = strcasestr(message, "permission");
+    const char *open = at ? strchr(at, '[') : NULL;
+    const char *close = open ? strchr(open, ']') : NULL;
+    size_t n;
+
+    out[0] = '\0';
+    if (!close)
+        return;
+    n = (size_t)(close - open - 1);
+    if (n == 0 || n >= out_len)
+        return;
+    memcpy(out, open + 1, n);
+    out[n] = '\0';
+}
+
 void classify(const struct classify_input *in, struct classify_result *out)
 {
     long s = in->status;
@@ -143,8 +171,12 @@ void classify(const struct classify_input *in, struct classify_result *out)
                                  ? in->retry_after_s
                                  : retry_after_from_message(out->message);
         out->give_up = out->retry_after_s > CLASSIFY_RETRY_AFTER_MAX_S;
-    } else if (s == 401 || s == 403) {
+    } else if (s == 401) {
         out->kind = CLASSIFY_AUTH;
+    } else if (s == 403) {
+        out->kind = CLASSIFY_FORBIDDEN;
+        permission_from_message(out->message, out->permission,
+                                sizeof(out->permission));
     } else if (s == 404) {
         out->kind = CLASSIFY_NOT_FOUND;
     } else if (s == 408 || (s >= 500 && s < 600)) {

@@ -1,7 +1,11 @@
 /*
  * libcurl client.  The easy handle is reset and fully reconfigured before
  * each request (curl_easy_reset keeps the connection cache, so keep-alive
- * survives), which makes every request independent of the one before.
+ * survives), which makes every request independent of the one before, and
+ * sets TLS peer and host verification on every time: no option, field or
+ * environment variable of ours turns them off.  Nothing here logs a header
+ * or a body, and every text that may quote a URL or the server (curl's
+ * error, the URL itself) goes through redaction before it leaves.
  * Headers are captured in the header callback; a new status line restarts
  * the capture so only the final response's headers count.
  */
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/redact.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/units.h"
@@ -350,11 +355,14 @@ enum rt_err http_client_perform(struct http_client *self,
     response_reset(resp, self->opt.body_max_bytes);
     if ((err = setup(self, req, &headers))) {
         /* A caller's bug, not a network event: say so loudly. */
+        char url[512];
         snprintf(resp->error, sizeof(resp->error), "invalid request");
-        log_error("invalid HTTP request '%s %s': unknown method, non-http "
-                  "URL, a body on GET/HEAD or too many headers",
-                  req->method ? req->method : "(null)",
-                  req->url ? req->url : "(null)");
+        log_error(
+            "invalid HTTP request '%s %s': unknown method, non-http "
+            "URL, a body on GET/HEAD or too many headers",
+            req->method ? req->method : "(null)",
+            req->url ? redact_line(url, sizeof(url), req->url, strlen(req->url))
+                     : "(null)");
         goto out;
     }
     self->errbuf[0] = '\0';
@@ -378,9 +386,13 @@ enum rt_err http_client_perform(struct http_client *self,
     resp->curl_code = (int)rc;
     resp->request_sent =
         rc == CURLE_OK || request_size > 0 || pretransfer_us > 0;
-    if (rc != CURLE_OK)
-        snprintf(resp->error, sizeof(resp->error), "%s",
-                 self->errbuf[0] ? self->errbuf : curl_easy_strerror(rc));
+    /* curl's text can quote the URL or what the server sent; it goes to
+     * requests.csv and to messages, so it is redacted here, once. */
+    if (rc != CURLE_OK) {
+        const char *text =
+            self->errbuf[0] ? self->errbuf : curl_easy_strerror(rc);
+        redact_line(resp->error, sizeof(resp->error), text, strlen(text));
+    }
 
     if (rc == CURLE_OK) {
         resp->result = HTTP_RESULT_RESPONSE;
@@ -398,8 +410,12 @@ enum rt_err http_client_perform(struct http_client *self,
         resp->result = HTTP_RESULT_TRANSPORT;
         err = RT_EHTTP;
     }
-    if (err)
-        log_debug("%s '%s': %s", req->method, req->url, resp->error);
+    if (err && log_get_level() >= LOG_DEBUG) {
+        char url[512];
+        log_debug("%s '%s': %s", req->method,
+                  redact_line(url, sizeof(url), req->url, strlen(req->url)),
+                  resp->error);
+    }
 out:
     curl_slist_free_all(headers);
     return err;

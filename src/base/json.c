@@ -37,3 +37,54 @@ enum rt_err json_write_file(const char *path, const cJSON *doc)
     free(text);
     return err;
 }
+
+cJSON *json_parse_exact(const char *body, size_t len, size_t *error_offset)
+{
+    const char *end = NULL;
+    cJSON *doc;
+
+    if (error_offset)
+        *error_offset = 0;
+    if (!body || !len)
+        return NULL;
+    doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (!doc) {
+        if (error_offset && end && end >= body && end <= body + len)
+            *error_offset = (size_t)(end - body);
+        return NULL;
+    }
+    for (const char *p = end; p < body + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            if (error_offset)
+                *error_offset = (size_t)(p - body);
+            cJSON_Delete(doc);
+            return NULL;
+        }
+    return doc;
+}
+
+const cJSON *json_field(const cJSON *obj, const char *key)
+{
+    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key)
+                               : NULL;
+}
+
+const char *json_string_field(const cJSON *obj, const char *key)
+{
+    const cJSON *v = json_field(obj, key);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const cJSON *json_by_id(const cJSON *list, const char *id)
+{
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, list)
+    {
+        const char *v = json_string_field(e, "id");
+        if (v && !strcmp(v, id))
+            return e;
+    }
+    return NULL;
+}

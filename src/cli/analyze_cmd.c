@@ -111,7 +111,10 @@ int cmd_analyze(int argc, char **argv)
     /* Secrets in the environment are registered for redaction, so the
      * evidence bundle refuses any file that carries one. */
     oauth_config_init(&env);
-    oauth_config_from_env(&env);
+    if (oauth_config_from_env(&env)) {
+        oauth_config_release(&env);
+        return CLI_USAGE; /* the one-line reason is logged */
+    }
     err = analyze_run(dir, &opts, &res);
     oauth_config_release(&env);
     if (err == RT_EPARSE || err == RT_ENOENT)

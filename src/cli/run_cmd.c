@@ -3,7 +3,8 @@
  * or an org, into a run directory.  Wiring only: scenario and flags →
  * target → run directory → simulator (when the target is "sim", logging
  * truth.csv and server.csv into the run directory) → run_record() → stop
- * the simulator → print where the run is.
+ * the simulator → print where the run is.  A restore that left agents
+ * changed makes the run fail (exit 1) with the command that retries it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,13 +24,14 @@
 #include "cli/cli.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
+#include "harness/snapshot.h"
 #include "report/analyze.h"
 #include "sim/sim.h"
 
 static const char usage[] =
     "usage: racetrace run [<scenario.json>] [--target sim|<region>|<url>]\n"
     "                     [--out <dir>] [--duration <time>] [--seed <n>]\n"
-    "                     [--agents <n>] [--allow-writes] [-q]\n"
+    "                     [--agents <n>] [--allow-writes] [--dry-run] [-q]\n"
     "\n"
     "Record a scenario: observe the agents' versions, presence and routing\n"
     "status while replaying the scheduled update, into a run directory;\n"
@@ -44,12 +46,20 @@ static const char usage[] =
     "    --duration <time> override the scenario's duration\n"
     "    --seed <n>        override the scenario's seed\n"
     "    --agents <n>      override the number of agents\n"
-    "    --allow-writes    allow the replay to write to a real org\n"
+    "    --allow-writes    allow the replay to write to a real org: what\n"
+    "                      it touches is saved to RUN/snapshot.json first\n"
+    "                      and put back at the end (also on Ctrl-C; see\n"
+    "                      'racetrace restore --help')\n"
+    "    --dry-run         do every read, list the writes the replay would\n"
+    "                      make in RUN/dry-run.txt, send none (no\n"
+    "                      --allow-writes needed)\n"
     "    -q, --quiet       no progress line\n"
     "\n"
-    "Credentials for a real org come from GENESYSCLOUD_OAUTHCLIENT_ID,\n"
-    "GENESYSCLOUD_OAUTHCLIENT_SECRET (or GENESYSCLOUD_ACCESS_TOKEN) and\n"
-    "GENESYSCLOUD_REGION.\n";
+    "Credentials for a real org come from GENESYSCLOUD_OAUTHCLIENT_ID with\n"
+    "GENESYSCLOUD_OAUTHCLIENT_SECRET or GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE\n"
+    "(a file of yours, mode 600, holding the secret), or from\n"
+    "GENESYSCLOUD_ACCESS_TOKEN; the region from GENESYSCLOUD_REGION.\n"
+    "Start with --dry-run; see README, \"Running against your sandbox org\".\n";
 
 enum {
     OPT_TARGET = 256,
@@ -58,6 +68,7 @@ enum {
     OPT_SEED,
     OPT_AGENTS,
     OPT_ALLOW_WRITES,
+    OPT_DRY_RUN,
     OPT_HELP
 };
 
@@ -68,13 +79,14 @@ static const struct option options[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"agents", required_argument, NULL, OPT_AGENTS},
     {"allow-writes", no_argument, NULL, OPT_ALLOW_WRITES},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
 
 struct run_flags {
     const char *scenario, *target, *out, *duration, *seed, *agents;
-    int allow_writes, quiet;
+    int allow_writes, dry_run, quiet;
 };
 
 /* "<prefix> '<arg>'<suffix>", then the usage; exit code 2. */
@@ -110,6 +122,9 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
             break;
         case OPT_ALLOW_WRITES:
             f->allow_writes = 1;
+            break;
+        case OPT_DRY_RUN:
+            f->dry_run = 1;
             break;
         case 'q':
             f->quiet = 1;
@@ -230,6 +245,31 @@ static int make_run_dir(const char *name, const char *out, char *dir,
     return 0;
 }
 
+/* 1 (logged) when the run may have left agents changed: the snapshot was
+ * taken but the restore did not put every agent back. */
+static int restore_left_changes(const struct run_outcome *o,
+                                const char *run_dir)
+{
+    const struct restore_counts *c = &o->restore;
+
+    if (!o->snapshot_taken)
+        return 0;
+    if (!o->restored) {
+        log_error("the agents the replay touched were not restored; "
+                  "their original state is in '%s/%s'; run: racetrace "
+                  "restore %s",
+                  run_dir, SNAPSHOT_FILE, run_dir);
+        return 1;
+    }
+    if (restore_complete(c))
+        return 0;
+    log_error("%zu of %zu agents were not put back (%zu failed, %zu not "
+              "attempted); see '%s/%s', then run: racetrace restore %s",
+              c->failed + c->not_attempted, c->agents, c->failed,
+              c->not_attempted, run_dir, RESTORE_FILE, run_dir);
+    return 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_flags f = {0};
@@ -238,6 +278,7 @@ int cmd_run(int argc, char **argv)
     struct oauth_config env;
     struct run_target target;
     struct region_target rt;
+    struct run_options opts;
     struct run_outcome outcome;
     struct analyze_opts aopts;
     struct analyze_result ares;
@@ -270,7 +311,10 @@ int cmd_run(int argc, char **argv)
         snprintf(scn.name, sizeof(scn.name), "default");
     }
     oauth_config_init(&env);
-    oauth_config_from_env(&env);
+    if (oauth_config_from_env(&env)) {
+        rc = CLI_USAGE; /* it named the variable or file */
+        goto out;
+    }
     /* Flags beat the environment, which beats the scenario. */
     if (!f.target && env.target)
         snprintf(scn.target, sizeof(scn.target), "%s", env.target);
@@ -293,19 +337,24 @@ int cmd_run(int argc, char **argv)
         target.client_id = env.client_id;
         target.client_secret = env.client_secret;
         target.access_token = env.access_token;
-        if (scn.replay.enabled && !f.allow_writes) {
+        if (scn.replay.enabled && !f.allow_writes && !f.dry_run) {
             log_error("the replay writes to '%s'; refusing without "
-                      "--allow-writes (or remove \"replay\" to only observe)",
+                      "--allow-writes (or --dry-run to see the writes, or "
+                      "remove \"replay\" to only observe)",
                       scn.target);
             rc = CLI_USAGE;
+            goto out;
+        }
+        if (scn.replay.enabled && !f.dry_run && snapshot_check_scenario(&scn)) {
+            rc = CLI_USAGE; /* the check named the problem */
             goto out;
         }
         if (!target.access_token &&
             (!target.client_id || !target.client_secret)) {
             log_error("no credentials for '%s': set "
                       "GENESYSCLOUD_OAUTHCLIENT_ID and "
-                      "GENESYSCLOUD_OAUTHCLIENT_SECRET, or "
-                      "GENESYSCLOUD_ACCESS_TOKEN",
+                      "GENESYSCLOUD_OAUTHCLIENT_SECRET (or _SECRET_FILE), "
+                      "or GENESYSCLOUD_ACCESS_TOKEN",
                       scn.target);
             rc = CLI_USAGE;
             goto out;
@@ -327,10 +376,13 @@ int cmd_run(int argc, char **argv)
         target.client_id = sim_config(sim)->client_id;
         target.client_secret = sim_config(sim)->client_secret;
     }
-    err = run_record(&scn, &target, run_dir, f.quiet, &outcome);
+    opts.quiet = f.quiet;
+    opts.dry_run = f.dry_run;
+    err = run_record(&scn, &target, run_dir, &opts, &outcome);
     sim_stop(sim);
     if (err) {
         log_error("run failed; what was recorded is in '%s'", run_dir);
+        restore_left_changes(&outcome, run_dir);
         rc = CLI_FAILED;
         goto out;
     }
@@ -345,11 +397,14 @@ int cmd_run(int argc, char **argv)
         log_error("the run is recorded in '%s' but its analysis failed; "
                   "after fixing the cause, run: racetrace analyze %s",
                   run_dir, run_dir);
+        restore_left_changes(&outcome, run_dir);
         rc = CLI_FAILED;
         goto out;
     }
     printf("%s/report.html\n", run_dir);
     rc = outcome.threshold_crossed ? CLI_THRESHOLD : CLI_OK;
+    if (restore_left_changes(&outcome, run_dir))
+        rc = CLI_FAILED;
 out:
     oauth_config_release(&env);
     scenario_release(&scn);

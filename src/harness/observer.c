@@ -26,6 +26,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -74,6 +75,9 @@ struct worker {
 struct observers {
     struct harness *h;
     enum scn_observe_mode mode;
+    /* Presence and routing status come from the notifications stream:
+     * polls ask for versions only. */
+    int versions_only;
     int64_t interval_ns;
     double jitter;
     struct member *members; /* every agent once, grouped by target */
@@ -87,19 +91,6 @@ struct observers {
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */
-
-static const cJSON *field(const cJSON *obj, const char *key)
-{
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key)
-                               : NULL;
-}
-
-static const char *string_field(const cJSON *obj, const char *key)
-{
-    const cJSON *v = field(obj, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 /* A non-negative integral JSON number, else -1. */
 static int64_t version_value(const cJSON *v)
@@ -118,7 +109,7 @@ static int64_t version_value(const cJSON *v)
 
 static int64_t time_field(const cJSON *obj, const char *key)
 {
-    const char *s = string_field(obj, key);
+    const char *s = json_string_field(obj, key);
     int64_t ns;
 
     return s && iso8601_parse(s, &ns) == RT_OK ? ns : 0;
@@ -130,55 +121,27 @@ static int read_user(const cJSON *u, struct observer_user *out)
     const cJSON *p, *r;
 
     memset(out, 0, sizeof(*out));
-    if (!(out->id = string_field(u, "id")))
+    if (!(out->id = json_string_field(u, "id")))
         return 0;
-    out->version = version_value(field(u, "version"));
+    out->version = version_value(json_field(u, "version"));
     /* Expands are best effort: whatever is missing stays NULL / 0. */
-    p = field(u, "presence");
-    out->presence =
-        string_field(field(p, "presenceDefinition"), "systemPresence");
+    p = json_field(u, "presence");
+    out->presence = json_string_field(json_field(p, "presenceDefinition"),
+                                      "systemPresence");
     if (out->presence)
         out->presence_server_ns = time_field(p, "modifiedDate");
-    r = field(u, "routingStatus");
-    out->routing = string_field(r, "status");
+    r = json_field(u, "routingStatus");
+    out->routing = json_string_field(r, "status");
     if (out->routing)
         out->routing_server_ns = time_field(r, "startTime");
     return 1;
-}
-
-/* Parse one JSON value filling @body, or NULL with *@error_offset set. */
-static cJSON *parse_body(const char *body, size_t len, size_t *error_offset)
-{
-    const char *end = NULL;
-    cJSON *doc;
-
-    if (error_offset)
-        *error_offset = 0;
-    if (!body || !len)
-        return NULL;
-    doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!doc) {
-        if (error_offset && end && end >= body && end <= body + len)
-            *error_offset = (size_t)(end - body);
-        return NULL;
-    }
-    /* Only whitespace may follow the value (a body cut or glued to
-     * another is not the answer it pretends to be). */
-    for (const char *p = end; p < body + len; p++)
-        if (!strchr(" \t\r\n", *p) || *p == '\0') {
-            if (error_offset)
-                *error_offset = (size_t)(p - body);
-            cJSON_Delete(doc);
-            return NULL;
-        }
-    return doc;
 }
 
 enum rt_err observer_parse_listing(const char *body, size_t len,
                                    observer_user_fn fn, void *ctx,
                                    size_t *error_offset, size_t *skipped)
 {
-    cJSON *doc = parse_body(body, len, error_offset);
+    cJSON *doc = json_parse_exact(body, len, error_offset);
     const cJSON *entities, *u;
     struct observer_user user;
     size_t skip = 0;
@@ -187,7 +150,7 @@ enum rt_err observer_parse_listing(const char *body, size_t len,
         *skipped = 0;
     if (!doc)
         return RT_EPARSE;
-    entities = field(doc, "entities");
+    entities = json_field(doc, "entities");
     if (!cJSON_IsArray(entities)) {
         cJSON_Delete(doc);
         return RT_EPARSE;
@@ -209,7 +172,7 @@ enum rt_err observer_parse_user(const char *body, size_t len,
                                 observer_user_fn fn, void *ctx,
                                 size_t *error_offset)
 {
-    cJSON *doc = parse_body(body, len, error_offset);
+    cJSON *doc = json_parse_exact(body, len, error_offset);
     struct observer_user user;
     enum rt_err err = RT_EPARSE;
 
@@ -281,7 +244,9 @@ static enum rt_err check_distinct(struct harness *h)
 static enum rt_err build_path(struct observers *self, size_t first, size_t want,
                               char **out, size_t *took)
 {
-    static const char bulk_suffix[] = "&pageSize=100&" EXPAND;
+    const char *bulk_suffix =
+        self->versions_only ? "&pageSize=100" : "&pageSize=100&" EXPAND;
+    const char *agent_suffix = self->versions_only ? "" : "?" EXPAND;
     int bulk = self->mode == SCN_OBSERVE_BULK;
     struct buf path;
     enum rt_err err = RT_OK;
@@ -299,7 +264,7 @@ static enum rt_err build_path(struct observers *self, size_t first, size_t want,
             break;
         }
         need = (k > 0) + strlen(esc) +
-               (bulk ? sizeof(bulk_suffix) : sizeof("?" EXPAND));
+               strlen(bulk ? bulk_suffix : agent_suffix) + 1;
         if (path.len + need > PATH_MAX_BYTES) {
             if (k == 0)
                 err = rt_fail(RT_EINVAL,
@@ -316,7 +281,7 @@ static enum rt_err build_path(struct observers *self, size_t first, size_t want,
         curl_free(esc);
     }
     if (!err)
-        err = buf_puts(&path, bulk ? bulk_suffix : "?" EXPAND);
+        err = buf_puts(&path, bulk ? bulk_suffix : agent_suffix);
     if (err) {
         buf_release(&path);
         return err;
@@ -431,11 +396,14 @@ static void on_user(void *ctx, const struct observer_user *u)
         return;
     }
     t->seen[m - t->members] = 1;
+    memset(&s, 0, sizeof(s));
     s.version = u->version;
-    s.presence = u->presence;
-    s.presence_server_ns = u->presence_server_ns;
-    s.routing = u->routing;
-    s.routing_server_ns = u->routing_server_ns;
+    if (!w->obs->versions_only) {
+        s.presence = u->presence;
+        s.presence_server_ns = u->presence_server_ns;
+        s.routing = u->routing;
+        s.routing_server_ns = u->routing_server_ns;
+    }
     s.send_wall_ns = resp->send_wall_ns;
     s.recv_wall_ns = resp->recv_wall_ns;
     s.request_seq = w->res->seq;
@@ -639,6 +607,7 @@ enum rt_err observers_start(struct observers **out, struct harness *h,
     self = xcalloc(1, sizeof(*self));
     self->h = h;
     self->mode = h->scn->observe.mode;
+    self->versions_only = h->presence_streamed;
     self->interval_ns = interval_ns;
     self->jitter = h->scn->observe.jitter;
     if (self->jitter < 0)

@@ -105,6 +105,13 @@
  * that failed before any write names the reason instead.  Each finished
  * operation bumps the run's counters (run_counters_outcome).
  *
+ * Dry run (h->dry_run set).  Every read is made as usual; each write is
+ * built as it would be sent and listed with dryrun_write() instead, and
+ * the operation ends there with outcome "dry_run" (attempts 0: nothing
+ * was sent), so the retry strategy never retries and blind writes are
+ * based on what was read.  Dry-run operations count in updates_done but
+ * in none of the outcome counters.
+ *
  * Stopping.  Every wait is harness_wait_until(), and session_call() fails
  * with RT_EINTR once the run stops, so a stop ends operations at once.  An
  * operation in progress is recorded with its outcome as it stands: "error"
@@ -135,6 +142,8 @@
 #include "base/log.h"
 #include "base/units.h"
 #include "base/xalloc.h"
+#include "harness/dryrun.h"
+#include "harness/snapshot.h"
 
 /* Longest request path: the session joins it to an api_url of at most
  * HARNESS_URL_MAX in a buffer of HARNESS_URL_MAX + 4096. */
@@ -507,29 +516,6 @@ static const cJSON *json_at(const cJSON *root, const char *path)
     return root;
 }
 
-/* Replace every "{id}" in @tmpl with @id into @out; -1 when too long. */
-static int expand_path(char *out, size_t cap, const char *tmpl, const char *id)
-{
-    struct buf b;
-    const char *p = tmpl, *hit;
-    int rc = 0;
-
-    buf_init(&b, cap - 1);
-    while ((hit = strstr(p, "{id}"))) {
-        if (buf_append(&b, p, (size_t)(hit - p)) || buf_puts(&b, id)) {
-            rc = -1;
-            break;
-        }
-        p = hit + 4;
-    }
-    if (!rc && buf_puts(&b, p))
-        rc = -1;
-    if (!rc)
-        snprintf(out, cap, "%s", buf_str(&b));
-    buf_release(&b);
-    return rc;
-}
-
 /* The path part of @path_template (no query), into @out. */
 static void route_of(char *out, size_t cap, const char *path_template)
 {
@@ -597,6 +583,9 @@ static void op_record(struct replayer *rep, struct op *op)
         op->outcome = op->pending;
     if (!strcmp(op->outcome, "ok"))
         wasted -= op->write_base_requests + op->write_requests;
+    /* A dry run's reads did what was asked of them. */
+    if (!strcmp(op->outcome, "dry_run"))
+        wasted = 0;
     if (wasted < 0)
         wasted = 0;
     memset(&row, 0, sizeof(row));
@@ -620,7 +609,12 @@ static void op_record(struct replayer *rep, struct op *op)
     row.intent = op->intent;
     if (h->history)
         history_operation(h->history, &row);
-    run_counters_outcome(&h->counters, op->outcome);
+    /* run_counters_outcome() knows the outcomes of writes that were sent;
+     * a dry run's only counts as done. */
+    if (!strcmp(op->outcome, "dry_run"))
+        atomic_fetch_add(&h->counters.updates_done, 1);
+    else
+        run_counters_outcome(&h->counters, op->outcome);
     op->recorded = 1;
 }
 
@@ -906,7 +900,7 @@ static enum step read_value(struct worker *w, struct op *op, struct value *out,
     case SCN_OP_TEMPLATE: {
         const struct scn_template *t = &scn->replay.tmpl;
 
-        if (expand_path(path, sizeof(path), t->read_path, id)) {
+        if (snapshot_expand_path(path, sizeof(path), t->read_path, id)) {
             st = read_unusable(rep, op, "read path too long");
             break;
         }
@@ -1075,7 +1069,7 @@ static int build_write(struct replayer *rep, struct op *op, const char **method,
         const struct scn_template *t = &scn->replay.tmpl;
         *method = t->write_method;
         route_of(route, route_cap, t->write_path);
-        if (expand_path(path, path_cap, t->write_path, id)) {
+        if (snapshot_expand_path(path, path_cap, t->write_path, id)) {
             op_set_intent(op, "write path too long");
             return -1;
         }
@@ -1139,6 +1133,14 @@ static enum step op_write(struct worker *w, struct op *op,
     if (build_write(rep, op, &method, route, sizeof(route), path, sizeof(path),
                     &body)) {
         op->outcome = "error";
+        return STEP_DONE;
+    }
+    /* A dry run lists the write and sends nothing; the operation ends
+     * there, neither a success nor a failure. */
+    if (rep->h->dry_run) {
+        dryrun_write(rep->h->dry_run, method, path, body);
+        free(body);
+        op->outcome = "dry_run";
         return STEP_DONE;
     }
     err = op_call(w, op, method, route, path, body,
@@ -1393,22 +1395,29 @@ static void run_pass(struct replayer *rep, enum phase phase, size_t n)
 
 static void log_pass(struct replayer *rep, int round, enum scn_strategy s)
 {
-    static const char *const names[] = {"ok", "conflict", "gave_up", "error",
-                                        "unknown"};
-    size_t count[5] = {0};
+    static const char *const names[] = {"ok",    "conflict", "gave_up",
+                                        "error", "unknown",  "dry_run"};
+    size_t count[6] = {0};
 
     for (size_t i = 0; i < rep->n_ops; i++) {
         const struct op *op = &rep->ops[i];
         if (!op->recorded)
             continue;
-        for (size_t k = 0; k < 5; k++)
+        for (size_t k = 0; k < 6; k++)
             if (!strcmp(op->outcome, names[k]))
                 count[k]++;
     }
-    log_info("replay: round %d/%d %s: %zu ok, %zu conflict, %zu gave up, "
-             "%zu error, %zu unknown",
-             round + 1, rep->scn->replay.repeat_times, scn_strategy_names[s],
-             count[0], count[1], count[2], count[3], count[4]);
+    if (rep->h->dry_run)
+        log_info("replay: round %d/%d %s: %zu writes listed (dry run), "
+                 "%zu error",
+                 round + 1, rep->scn->replay.repeat_times,
+                 scn_strategy_names[s], count[5], count[3]);
+    else
+        log_info("replay: round %d/%d %s: %zu ok, %zu conflict, %zu gave up, "
+                 "%zu error, %zu unknown",
+                 round + 1, rep->scn->replay.repeat_times,
+                 scn_strategy_names[s], count[0], count[1], count[2], count[3],
+                 count[4]);
 }
 
 /* Put part @k's operations (every agent's update k + 1) in rep->items,

@@ -1,17 +1,27 @@
 /*
  * The run's lifecycle (see include/harness/run.h).  Wiring order, as wrk
- * does it: history → auth → limiter → agents → tracker → budget check →
- * progress → observers → replayer → wait → stop → join in reverse → close
- * the history → run.json.  Everything recorded before a stop is kept: the
- * history files are streams flushed every 500 ms, and a stop only ends the
- * threads, never discards rows.
+ * does it: history → auth → limiter → signals → agents → tracker → budget
+ * check → progress → observers → snapshot (non-simulator targets) →
+ * replayer → wait → stop → join in reverse → after the stop: restore →
+ * close the history → run.json.  Everything recorded before a stop is
+ * kept: the history files are streams flushed every 500 ms, and a stop
+ * only ends the threads, never discards rows.
+ *
+ * Safe writes.  Against anything but the embedded simulator the replay's
+ * first write waits for RUN/snapshot.json: the snapshot is taken on the
+ * run's own thread while the observers already run, saved durably, and
+ * only then is the replayer started, so no write can leave before it is
+ * on disk.  Whatever ends the run (its duration, Ctrl-C, SIGTERM, an
+ * error after the snapshot), the restore runs once the replayer has
+ * joined.  Work that runs after the stop (the restore, evidence) makes
+ * late calls (harness/session.h) and goes in order of urgency: the
+ * restore first, since an agent left changed is the one outcome a run
+ * must never have.
  */
 #include "harness/run.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,47 +32,18 @@
 #include "base/log.h"
 #include "base/units.h"
 #include "base/xalloc.h"
+#include "harness/dryrun.h"
+#include "harness/evidence.h"
 #include "harness/history.h"
 #include "harness/observer.h"
 #include "harness/progress.h"
 #include "harness/replay.h"
+#include "harness/restore.h"
 #include "harness/session.h"
+#include "harness/sigwatch.h"
+#include "harness/snapshot.h"
+#include "harness/stream.h"
 #include "harness/tracker.h"
-
-#define REAL_ORG_BUDGET_PER_MIN 300
-#define RUN_JSON_MAX (1024 * 1024)
-
-/* ------------------------------------------------------------------ */
-/* Signals                                                             */
-
-struct sig_waiter {
-    pthread_t thread;
-    struct harness *h;
-    atomic_int interrupted;
-};
-
-/* SIGUSR1 is the run's own "stop waiting" signal, sent at the end. */
-static void *sig_main(void *arg)
-{
-    struct sig_waiter *w = arg;
-    sigset_t set;
-    int sig = 0;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
-    while (sigwait(&set, &sig) == 0) {
-        if (sig == SIGUSR1)
-            break;
-        atomic_store(&w->interrupted, 1);
-        log_info("stopping on %s; the history up to now is kept",
-                 sig == SIGINT ? "Ctrl-C" : "SIGTERM");
-        harness_stop(w->h);
-        break;
-    }
-    return NULL;
-}
 
 /* ------------------------------------------------------------------ */
 /* Agents                                                              */
@@ -220,12 +201,32 @@ static enum rt_err resolve_agents(struct harness *h)
 /* ------------------------------------------------------------------ */
 /* Budget                                                              */
 
+/* Reads of the snapshot taken before the replay (none against the
+ * embedded simulator or in a dry run, which write nothing to protect):
+ * user-patch reads 100 agents a request, queue-join two lists an agent,
+ * the others one resource an agent. */
+static double snapshot_demand(const struct harness *h, int wanted)
+{
+    double n = (double)h->n_agents;
+
+    if (!wanted)
+        return 0;
+    switch (h->scn->replay.operation) {
+    case SCN_OP_USER_PATCH:
+        return ceil(n / 100.0);
+    case SCN_OP_QUEUE_JOIN:
+        return 2 * n;
+    default:
+        return n;
+    }
+}
+
 /*
  * One budget for everyone.  The replayer's estimated need is kept for it
  * (spread over the replay window), observers get the rest; if they asked
  * for more, their interval is stretched and the run says so with numbers.
  */
-static int64_t plan_budget(struct harness *h, int64_t per_minute)
+static int64_t plan_budget(struct harness *h, int64_t per_minute, int snapshot)
 {
     const struct scenario *scn = h->scn;
     int64_t interval = scn->observe.interval_ns;
@@ -237,7 +238,8 @@ static int64_t plan_budget(struct harness *h, int64_t per_minute)
     if (per_minute <= 0)
         return interval;
     if (scn->replay.enabled) {
-        double requests = replay_demand_requests(scn, h->n_agents);
+        double requests = replay_demand_requests(scn, h->n_agents) +
+                          snapshot_demand(h, snapshot);
         double minutes = (double)scn->duration_ns / 60e9;
         replay_per_min = minutes > 0 ? requests / minutes : requests;
         /* Never plan more than half the budget away from observers. */
@@ -264,10 +266,42 @@ static int64_t plan_budget(struct harness *h, int64_t per_minute)
 /* ------------------------------------------------------------------ */
 /* run.json                                                            */
 
+/* Safe writes, for run.json: whether the snapshot was taken and what the
+ * restore did; null when the run wrote nothing to protect. */
+static cJSON *safe_writes_json(const struct run_outcome *out, int wanted)
+{
+    const struct restore_counts *c = &out->restore;
+    cJSON *o, *r;
+
+    if (!wanted)
+        return cJSON_CreateNull();
+    o = cJSON_CreateObject();
+    if (out->snapshot_taken)
+        cJSON_AddStringToObject(o, "snapshot", SNAPSHOT_FILE);
+    else
+        cJSON_AddNullToObject(o, "snapshot");
+    if (!out->restored) {
+        cJSON_AddNullToObject(o, "restore");
+        return o;
+    }
+    r = cJSON_AddObjectToObject(o, "restore");
+    cJSON_AddStringToObject(r, "file", RESTORE_FILE);
+    cJSON_AddBoolToObject(r, "complete", restore_complete(c));
+    cJSON_AddNumberToObject(r, "agents", (double)c->agents);
+    cJSON_AddNumberToObject(r, "restored", (double)c->written);
+    cJSON_AddNumberToObject(r, "already_original", (double)c->already_original);
+    cJSON_AddNumberToObject(r, "failed", (double)c->failed);
+    cJSON_AddNumberToObject(r, "not_attempted", (double)c->not_attempted);
+    return o;
+}
+
 static enum rt_err write_run_json(struct harness *h, const struct run_target *t,
                                   const char *run_dir, int64_t end_wall_ns,
-                                  int interrupted, int64_t interval_ns,
-                                  int64_t per_minute)
+                                  int64_t interval_ns, int64_t per_minute,
+                                  const struct run_options *opt,
+                                  const struct run_outcome *out,
+                                  int safe_writes, cJSON *evidence,
+                                  cJSON *stream)
 {
     struct run_counters *c = &h->counters;
     struct tracker_stats ts = {0};
@@ -287,13 +321,21 @@ static enum rt_err write_run_json(struct harness *h, const struct run_target *t,
     cJSON_AddBoolToObject(m, "simulator", t->is_sim);
     cJSON_AddStringToObject(
         m, "auth", t->access_token ? "access_token" : "client_credentials");
+    /* A client id is not a secret: the analysis needs it to tell our own
+     * audit records from other writers'. */
+    if (t->client_id && !t->access_token)
+        cJSON_AddStringToObject(m, "client_id", t->client_id);
     cJSON_AddItemToObject(o, "start_wall_ns", json_int64(h->start_wall_ns));
     cJSON_AddStringToObject(
         o, "start", iso8601_format_ms(h->start_wall_ns, iso, sizeof(iso)));
     cJSON_AddItemToObject(o, "end_wall_ns", json_int64(end_wall_ns));
     cJSON_AddStringToObject(o, "end",
                             iso8601_format_ms(end_wall_ns, iso, sizeof(iso)));
-    cJSON_AddBoolToObject(o, "interrupted", interrupted);
+    cJSON_AddBoolToObject(o, "interrupted", out->interrupted);
+    /* A dry run sent no write: its operations ended as "dry_run" and its
+     * writes are listed in dry-run.txt. */
+    cJSON_AddBoolToObject(o, "dry_run", opt->dry_run);
+    cJSON_AddItemToObject(o, "safe_writes", safe_writes_json(out, safe_writes));
     /* The simulator shares this host's clock; for a real org the offset is
      * not measured yet, so it is reported as unknown rather than zero. */
     if (t->is_sim)
@@ -324,12 +366,17 @@ static enum rt_err write_run_json(struct harness *h, const struct run_target *t,
     cJSON_AddNumberToObject(n, "gave_up", (double)atomic_load(&c->ops_gave_up));
     cJSON_AddNumberToObject(n, "error", (double)atomic_load(&c->ops_error));
     cJSON_AddNumberToObject(n, "unknown", (double)atomic_load(&c->ops_unknown));
+    cJSON_AddNumberToObject(n, "dry_run", (double)out->dry_run_writes);
     n = cJSON_AddObjectToObject(m, "observations");
     cJSON_AddNumberToObject(n, "samples", (double)ts.samples);
     cJSON_AddNumberToObject(n, "version_changes", (double)ts.version_changes);
     cJSON_AddNumberToObject(n, "hidden_bumps", (double)ts.hidden_bumps);
     cJSON_AddNumberToObject(n, "presence_changes", (double)ts.presence_changes);
     cJSON_AddNumberToObject(n, "routing_changes", (double)ts.routing_changes);
+    if (stream)
+        cJSON_AddItemToObject(o, "stream", stream);
+    if (evidence)
+        cJSON_AddItemToObject(o, "evidence", evidence);
     cJSON_AddItemToObject(o, "scenario", scenario_resolved_json(h->scn));
     snprintf(path, sizeof(path), "%s/run.json", run_dir);
     err = json_write_file(path, o);
@@ -377,32 +424,84 @@ static int check_thresholds(struct harness *h)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * Safe writes, before the replay: read what it will touch and save it
+ * durably.  RT_OK with *@taken set; RT_OK with *@taken clear when a stop
+ * came first (nothing was written, so there is nothing to protect); an
+ * error (logged) when the replay must not start.
+ */
+static enum rt_err take_snapshot(struct harness *h,
+                                 const struct run_target *target,
+                                 const char *run_dir, int64_t per_minute,
+                                 struct snapshot *snap, int *taken)
+{
+    char path[4200];
+    enum rt_err err;
+
+    *taken = 0;
+    err = snapshot_take(snap, h, target->label, per_minute);
+    if (err == RT_EINTR)
+        return RT_OK;
+    if (err)
+        return rt_fail(err, "the replay does not run: what it would change "
+                            "could not be snapshotted; nothing was written");
+    snprintf(path, sizeof(path), "%s/%s", run_dir, SNAPSHOT_FILE);
+    if ((err = snapshot_save(snap, path))) {
+        snapshot_release(snap);
+        return rt_fail(err, "the replay does not run without its snapshot; "
+                            "nothing was written");
+    }
+    *taken = 1;
+    log_info("snapshot: the original state of %zu agents is in '%s'",
+             snap->n_agents, path);
+    if (!h->scn->replay.at_absolute) {
+        int64_t late =
+            clock_mono_ns() - h->start_mono_ns - h->scn->replay.at_ns;
+        char when[32];
+        if (late > 0)
+            log_warn("snapshot: reading %zu agents took past replay.at; the "
+                     "replay starts %s late (a later replay.at or a larger "
+                     "budget avoids it)",
+                     snap->n_agents,
+                     units_format_duration(late - late % NS_PER_MS, when,
+                                           sizeof(when)));
+    }
+    return RT_OK;
+}
+
 enum rt_err run_record(const struct scenario *scn,
                        const struct run_target *target, const char *run_dir,
-                       int quiet, struct run_outcome *out)
+                       const struct run_options *opt, struct run_outcome *out)
 {
     struct harness h;
-    struct sig_waiter sw;
+    struct sigwatch *sw = NULL;
     struct oauth_cache_config ac;
     struct observers *obs = NULL;
     struct replayer *rep = NULL;
     struct progress *prog = NULL;
-    int64_t per_minute = 0, interval = scn->observe.interval_ns, end_wall;
+    struct snapshot snap;
+    struct stream *stream = NULL;
+    const char *stream_note = NULL;
+    cJSON *evidence = NULL, *stream_json = NULL;
+    int64_t per_minute = 0, interval = scn->observe.interval_ns, end_wall = 0;
     char every[32];
     enum rt_err err, e;
-    int sig_started = 0;
+    /* What the replay writes outside the embedded simulator is put back;
+     * a dry run writes nothing. */
+    int safe = scn->replay.enabled && !target->is_sim && !opt->dry_run;
 
     memset(out, 0, sizeof(*out));
+    snapshot_init(&snap);
     harness_init(&h);
     h.scn = scn;
     h.is_sim = target->is_sim;
     snprintf(h.api_url, sizeof(h.api_url), "%s", target->api_url);
-    memset(&sw, 0, sizeof(sw));
-    sw.h = &h;
-    if (pthread_create(&sw.thread, NULL, sig_main, &sw) == 0)
-        sig_started = 1;
 
+    if (safe && (err = snapshot_check_scenario(scn)))
+        goto out;
     if ((err = history_open(&h.history, run_dir)))
+        goto out;
+    if (opt->dry_run && (err = dryrun_open(&h.dry_run, run_dir)))
         goto out;
     memset(&ac, 0, sizeof(ac));
     ac.login_url = target->login_url;
@@ -415,25 +514,50 @@ enum rt_err run_record(const struct scenario *scn,
     per_minute = scn->budget_per_minute;
     if (!per_minute)
         per_minute = target->is_sim ? scn->sim.world.rate_limit_per_min
-                                    : REAL_ORG_BUDGET_PER_MIN;
+                                    : RUN_REAL_ORG_BUDGET_PER_MIN;
     /* A small burst keeps the limiter from answering a fixed 60 s window's
      * whole budget at once. */
     h.limiter = ratelimit_new(per_minute, per_minute > 0 ? 5 : 0);
+    /* Signals wait (blocked) until the watcher takes them, so it starts
+     * once everything it may touch exists. */
+    if ((err = sigwatch_start(&sw, &h)))
+        goto out;
     h.start_mono_ns = clock_mono_ns();
     h.start_wall_ns = clock_wall_ns();
 
     if ((err = resolve_agents(&h)))
         goto out;
     h.tracker = tracker_new(h.agent_ids, h.n_agents, h.history, "poll");
-    interval = plan_budget(&h, per_minute);
+    interval = plan_budget(&h, per_minute, safe);
     log_info("run: %zu agents on %s, %s, observing every %s%s", h.n_agents,
              target->label, scn->name,
              units_format_duration(interval, every, sizeof(every)),
-             scn->replay.enabled ? ", replay scheduled" : ", no replay");
+             !scn->replay.enabled ? ", no replay"
+             : opt->dry_run       ? ", replay scheduled (dry run: no write)"
+                                  : ", replay scheduled");
 
     progress_start(&prog, &h.counters, h.start_mono_ns, scn->duration_ns,
-                   !quiet);
+                   !opt->quiet);
+    /* The stream first: once it is up, every presence and routing change
+     * is seen, so the observers only need the versions. */
+    if (scn->observe.presence_via == SCN_VIA_STREAM) {
+        err = stream_start(&stream, &h);
+        if (err == RT_EAUTH) {
+            /* An optional endpoint refused (401/403): not fatal. */
+            log_warn("notifications: refused; presence and routing status "
+                     "are polled instead");
+            stream_note = "refused (401/403): presence and routing status "
+                          "were polled instead";
+            err = RT_OK;
+        } else if (err) {
+            goto stop;
+        }
+    }
     if ((err = observers_start(&obs, &h, interval)))
+        goto stop;
+    if (safe && ((err = take_snapshot(&h, target, run_dir, per_minute, &snap,
+                                      &out->snapshot_taken)) ||
+                 !out->snapshot_taken))
         goto stop;
     if (scn->replay.enabled && (err = replay_start(&rep, &h)))
         goto stop;
@@ -442,22 +566,48 @@ stop:
     harness_stop(&h);
     replay_join(rep);
     observers_join(obs);
-    progress_stop(prog);
-out:
-    /* The signal thread may still be inside harness_stop(), touching the
-     * limiter and the wait condition: end it before anything is freed. */
-    if (sig_started) {
-        pthread_kill(sw.thread, SIGUSR1);
-        pthread_join(sw.thread, NULL);
-        sig_started = 0;
+    stream_join(stream);
+    stream_json = stream_stats_json(stream);
+    if (stream_note) {
+        stream_json = cJSON_CreateObject();
+        cJSON_AddBoolToObject(stream_json, "enabled", 0);
+        cJSON_AddStringToObject(stream_json, "error", stream_note);
     }
+    progress_stop(prog);
     end_wall = clock_wall_ns();
-    out->interrupted = atomic_load(&sw.interrupted);
+    /* After the stop.  The restore comes first. */
+    if (out->snapshot_taken) {
+        e = restore_run(&snap, &h, run_dir, &out->restore);
+        out->restored = e == RT_OK;
+        if (e && !err)
+            err = e;
+    }
+    /* Then the target's own records (audit trail, analytics history):
+     * less urgent than the restore, and never fatal. */
+    if ((e = evidence_collect(&h, h.start_wall_ns, end_wall, run_dir,
+                              &evidence)))
+        log_warn("evidence: not collected: %s", rt_strerror(e));
+out:
+    /* The watcher may be inside harness_stop(), touching the limiter and
+     * the wait condition: end it before anything is freed. */
+    out->interrupted = sigwatch_stop(sw);
+    if (!end_wall)
+        end_wall = clock_wall_ns();
     out->requests = atomic_load(&h.counters.requests);
     out->operations = atomic_load(&h.counters.updates_done);
+    if (h.dry_run) {
+        out->dry_run_writes = dryrun_count(h.dry_run);
+        if ((e = dryrun_close(h.dry_run)) && !err)
+            err = e;
+        h.dry_run = NULL;
+        if (!e)
+            log_info("dry run: %lld writes not sent; listed in '%s/%s'",
+                     (long long)out->dry_run_writes, run_dir, DRYRUN_FILE);
+    }
     if (h.history && h.auth) {
-        e = write_run_json(&h, target, run_dir, end_wall, out->interrupted,
-                           interval, per_minute);
+        e = write_run_json(&h, target, run_dir, end_wall, interval, per_minute,
+                           opt, out, safe, evidence, stream_json);
+        evidence = stream_json = NULL; /* taken */
         if (!err)
             err = e;
     }
@@ -465,6 +615,10 @@ out:
         out->threshold_crossed = check_thresholds(&h);
     if ((e = history_close(h.history)) && !err)
         err = e;
+    cJSON_Delete(evidence);
+    cJSON_Delete(stream_json);
+    stream_stop(stream);
+    snapshot_release(&snap);
     tracker_free(h.tracker);
     ratelimit_free(h.limiter);
     oauth_cache_free(h.auth);

@@ -25,7 +25,7 @@ const char *const scn_jitter_names[] = {"none", "full", "equal", "decorrelated",
 static const char *const observe_mode_names[] = {"bulk", "agent", NULL};
 /* "stream" (the notifications WebSocket) is not built yet: refusing it is
  * better than silently polling when a scenario asks for it. */
-static const char *const via_names[] = {"poll", NULL};
+static const char *const via_names[] = {"poll", "stream", NULL};
 
 void scenario_defaults(struct scenario *self)
 {
@@ -41,6 +41,9 @@ void scenario_defaults(struct scenario *self)
     self->observe.jitter = 0.2;
     self->observe.threads = 2;
     self->observe.presence_via = SCN_VIA_POLL;
+    /* 2.5 heartbeats of the real service (one every 30 s): one late
+     * heartbeat is not yet silence. */
+    self->observe.presence_silence_ns = 75 * NS_PER_S;
     self->replay.at_ns = 10 * NS_PER_S;
     self->replay.operation = SCN_OP_USER_PATCH;
     self->replay.strategies[0] = SCN_STRATEGY_RETRY;
@@ -152,7 +155,7 @@ static enum rt_err parse_observe(struct scenario *self, struct jread *jr,
     static const char *const keys[] = {"versions", "presence", NULL};
     static const char *const vkeys[] = {"mode", "interval", "jitter", "threads",
                                         NULL};
-    static const char *const pkeys[] = {"via", NULL};
+    static const char *const pkeys[] = {"via", "silence", NULL};
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, "versions");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(node, "presence");
     int mode = (int)self->observe.mode, via = (int)self->observe.presence_via;
@@ -170,8 +173,13 @@ static enum rt_err parse_observe(struct scenario *self, struct jread *jr,
               jread_int(jr, v, "observe.versions", "threads", 1, 64, &threads)))
         return RT_EINVAL;
     if (p && (jread_object(jr, p, "observe.presence", pkeys) ||
-              jread_enum(jr, p, "observe.presence", "via", via_names, &via)))
+              jread_enum(jr, p, "observe.presence", "via", via_names, &via) ||
+              jread_duration(jr, p, "observe.presence", "silence",
+                             &self->observe.presence_silence_ns)))
         return RT_EINVAL;
+    if (self->observe.presence_silence_ns <= 0)
+        return jread_fail(jr, "observe.presence.silence",
+                          "must be greater than 0");
     if (self->observe.interval_ns < 10 * NS_PER_MS)
         return jread_fail(jr, "observe.versions.interval",
                           "must be at least 10ms");
@@ -569,6 +577,16 @@ static void add_duration(cJSON *o, const char *key, int64_t ns)
                             units_format_duration(ns, text, sizeof(text)));
 }
 
+static void add_times(cJSON *o, const char *key, const int64_t *ns, size_t n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, key);
+    char text[32];
+
+    for (size_t k = 0; k < n; k++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(units_format_duration(
+                                      ns[k], text, sizeof(text))));
+}
+
 static cJSON *world_json(const struct sim_config *c)
 {
     const struct sim_world_config *w = &c->world;
@@ -638,6 +656,18 @@ static cJSON *world_json(const struct sim_config *c)
     }
     m = cJSON_AddObjectToObject(o, "rate_limit");
     cJSON_AddNumberToObject(m, "per_minute", (double)w->rate_limit_per_min);
+    cJSON_AddNumberToObject(m, "token_per_minute",
+                            (double)w->token_rate_limit_per_min);
+    m = cJSON_AddArrayToObject(o, "forbid");
+    for (size_t k = 0; k < w->n_forbid; k++)
+        cJSON_AddItemToArray(m, cJSON_CreateString(w->forbid[k]));
+    m = cJSON_AddObjectToObject(o, "notifications");
+    add_duration(m, "heartbeat", w->stream.heartbeat_ns);
+    add_duration(m, "closing_grace", w->stream.closing_grace_ns);
+    add_times(m, "socket_closing_at", w->stream.closing_at_ns,
+              w->stream.n_closing);
+    add_times(m, "drop_at", w->stream.drop_at_ns, w->stream.n_drop);
+    add_times(m, "silent_at", w->stream.silent_at_ns, w->stream.n_silent);
     m = cJSON_AddObjectToObject(o, "latency");
     snprintf(range, sizeof(range), "%s..%s",
              units_format_duration(w->read_latency_lo_ns, lo, sizeof(lo)),
@@ -686,6 +716,7 @@ cJSON *scenario_resolved_json(const struct scenario *self)
     cJSON_AddNumberToObject(v, "threads", self->observe.threads);
     v = cJSON_AddObjectToObject(m, "presence");
     cJSON_AddStringToObject(v, "via", via_names[self->observe.presence_via]);
+    add_duration(v, "silence", self->observe.presence_silence_ns);
     if (self->budget_per_minute) {
         m = cJSON_AddObjectToObject(o, "budget");
         cJSON_AddNumberToObject(m, "per_minute",

@@ -56,17 +56,33 @@ void harness_release(struct harness *h)
     pthread_mutex_destroy(&h->wait_lock);
 }
 
-int harness_wait_until(struct harness *h, int64_t deadline_mono_ns)
+static int wait_flag(struct harness *h, atomic_bool *flag,
+                     int64_t deadline_mono_ns)
 {
     struct timespec ts = clock_mono_timespec(deadline_mono_ns);
     int stopping;
 
     pthread_mutex_lock(&h->wait_lock);
-    while (!(stopping = atomic_load(&h->stop)) &&
+    while (!(stopping = atomic_load(flag)) &&
            clock_mono_ns() < deadline_mono_ns)
         pthread_cond_timedwait(&h->wait_cond, &h->wait_lock, &ts);
     pthread_mutex_unlock(&h->wait_lock);
     return stopping;
+}
+
+int harness_wait_until(struct harness *h, int64_t deadline_mono_ns)
+{
+    return wait_flag(h, &h->stop, deadline_mono_ns);
+}
+
+int harness_wait_late(struct harness *h, int64_t deadline_mono_ns)
+{
+    return wait_flag(h, &h->late_stop, deadline_mono_ns);
+}
+
+int harness_wait_finish(struct harness *h, int64_t deadline_mono_ns)
+{
+    return wait_flag(h, &h->late_abort, deadline_mono_ns);
 }
 
 void harness_stop(struct harness *h)
@@ -77,6 +93,60 @@ void harness_stop(struct harness *h)
     pthread_mutex_unlock(&h->wait_lock);
     if (h->limiter)
         ratelimit_stop(h->limiter);
+}
+
+void harness_stop_late(struct harness *h)
+{
+    pthread_mutex_lock(&h->wait_lock);
+    atomic_store(&h->late_stop, true);
+    pthread_cond_broadcast(&h->wait_cond);
+    pthread_mutex_unlock(&h->wait_lock);
+    /* The late calls (restore, evidence) may still need a token; only
+     * from the second Ctrl-C on is a throttled token endpoint not waited
+     * for. */
+    if (h->auth)
+        oauth_cache_stop(h->auth);
+}
+
+int harness_interrupt(struct harness *h)
+{
+    if (!atomic_load(&h->stop)) {
+        harness_stop(h);
+        return 0;
+    }
+    if (!atomic_load(&h->late_stop)) {
+        harness_stop_late(h);
+        return 1;
+    }
+    pthread_mutex_lock(&h->wait_lock);
+    atomic_store(&h->late_abort, true);
+    pthread_cond_broadcast(&h->wait_cond);
+    pthread_mutex_unlock(&h->wait_lock);
+    return 2;
+}
+
+/*
+ * A permit for a late call.  The limiter refuses every acquire once the
+ * run has stopped, but its bucket and any 429 backoff still say what the
+ * target allows, so late calls take permits from it directly, waiting on
+ * the harness's condition where harness_stop_late() wakes them.
+ */
+static enum rt_err acquire_late(struct harness *h, atomic_bool *halt,
+                                int64_t deadline_mono_ns)
+{
+    int64_t now, wait;
+
+    for (;;) {
+        if (atomic_load(halt))
+            return RT_EINTR;
+        now = clock_mono_ns();
+        if (ratelimit_try_acquire(h->limiter, now, &wait))
+            return RT_OK;
+        if (deadline_mono_ns && now + wait > deadline_mono_ns)
+            return RT_ETIMEOUT;
+        if (wait_flag(h, halt, now + wait))
+            return RT_EINTR;
+    }
 }
 
 enum rt_err session_new(struct session **out, struct harness *h,
@@ -172,8 +242,10 @@ static void record(struct session *self, enum oauth_exchange kind,
             self->res->cls = cls;
         }
     }
-    /* A 429 tells every thread to wait, not only this one. */
-    if (cls.kind == CLASSIFY_THROTTLED && h->limiter) {
+    /* A 429 tells every thread to wait, not only this one.  The token
+     * endpoint's own limit is the oauth cache's to wait out: it says
+     * nothing about the API budget. */
+    if (api && cls.kind == CLASSIFY_THROTTLED && h->limiter) {
         int64_t wait_s = cls.retry_after_s > 0 ? cls.retry_after_s : 1;
         ratelimit_backoff(h->limiter, clock_mono_ns() + wait_s * NS_PER_S);
     }
@@ -197,15 +269,21 @@ enum rt_err session_call(struct session *self, const struct session_call *call,
     char url[HARNESS_URL_MAX + 4096];
     enum rt_err err;
 
+    atomic_bool *halt = !call->late         ? &h->stop
+                        : call->must_finish ? &h->late_abort
+                                            : &h->late_stop;
+
     memset(res, 0, sizeof(*res));
     res->seq = -1;
-    if (atomic_load(&h->stop))
+    if (atomic_load(halt))
         return RT_EINTR;
     if ((size_t)snprintf(url, sizeof(url), "%s%s", h->api_url, call->path) >=
         sizeof(url))
         return rt_fail(RT_EINVAL, "request path too long for route '%s'",
                        call->route);
-    if (h->limiter && (err = ratelimit_acquire(h->limiter, &h->stop)))
+    if (h->limiter &&
+        (err = call->late ? acquire_late(h, halt, call->deadline_mono_ns)
+                          : ratelimit_acquire(h->limiter, &h->stop)))
         return err;
     memset(&req, 0, sizeof(req));
     req.method = call->method;

@@ -980,11 +980,39 @@ static void put_verdict(struct doc *d, const cJSON *s)
     num_fig(d, "Coverage", fmt_pct, v, "coverage");
     num_fig(d, "Median lag", fmt_ms, v, "median_lag_ms");
     num_fig(d, "Lag IQR", fmt_ms, v, "lag_iqr_ms");
+    if (jstr(jget(v, "writer"), "writer")) {
+        const cJSON *w = jget(v, "writer");
+        char n[FMT_LEN], of[FMT_LEN], t[600];
+        snprintf(t, sizeof(t), "%s: %s of %s bumps", jstr(w, "writer"),
+                 fmt_count(n, jget(w, "bumps")), fmt_count(of, jget(w, "of")));
+        fig_begin(d, "Writer (audit)", 1);
+        put_text(d, t);
+        fig_end(d);
+    }
     figs_end(d);
     if (jbool(jget(s, "run"), "interrupted") == 1) {
         callout_begin(d, "warn", "Interrupted run.");
         put_text(d, "The run was stopped early; the evidence covers only "
                     "what was recorded before it stopped.");
+        callout_end(d);
+    }
+    if (jbool(jget(s, "run"), "dry_run") == 1) {
+        const cJSON *n = jget(jget(s, "run"), "dry_run_writes");
+        double w;
+        callout_begin(d, "info", "Dry run.");
+        if (!num(n, &w))
+            n = jget(jget(jget(s, "counts"), "operations"), "dry_run");
+        if (num(n, &w))
+            put_textf(d,
+                      "No write was sent. The replay read the agents and "
+                      "listed the %s %s it would have sent in dry-run.txt; "
+                      "nothing was changed, so the job could not conflict.",
+                      fmt_count(a, n), w == 1.0 ? "write" : "writes");
+        else
+            put_text(d, "No write was sent. The replay read the agents and "
+                        "listed the writes it would have sent in "
+                        "dry-run.txt; nothing was changed, so the job could "
+                        "not conflict.");
         callout_end(d);
     }
     if (d->kind == DOC_HTML)
@@ -1027,17 +1055,23 @@ static void put_more_data(struct doc *d, const cJSON *s)
 
 static void put_secondary(struct doc *d, const cJSON *s)
 {
-    static const struct col cols[] = {
-        {"Cause", 0}, {"Signal", 0}, {"p-value", 1}, {"Coverage", 1}};
+    static const struct col cols[] = {{"Cause", 0},
+                                      {"Signal", 0},
+                                      {"p-value", 1},
+                                      {"Coverage", 1},
+                                      {"Writer (audit)", 0}};
     const cJSON *v = jget(s, "verdict");
     const cJSON *sec = jget(v, "secondary"), *conf = jget(v, "confounded_with");
     const cJSON *it;
     char a[FMT_LEN], b[FMT_LEN];
+    int writers = 0;
 
     section(d, 2, "Secondary causes and confounds");
     if (has_rows(d, sec, "No secondary cause.",
                  "Secondary causes: n/a (not recorded).")) {
-        table_begin(d, NULL, cols, 4);
+        /* The writer column only when the audit named one. */
+        cJSON_ArrayForEach(it, sec) writers |= jstr(it, "writer") != NULL;
+        table_begin(d, NULL, cols, writers ? 5 : 4);
         cJSON_ArrayForEach(it, sec)
         {
             row_begin(d, NULL);
@@ -1045,6 +1079,9 @@ static void put_secondary(struct doc *d, const cJSON *s)
             cell(d, jstr(it, "signal"), CELL_CODE);
             cell(d, fmt_p(a, jget(it, "p_value"), 0), CELL_NUM);
             cell(d, fmt_pct(b, jget(it, "coverage")), CELL_NUM);
+            if (writers)
+                cell(d, jstr(it, "writer") ? jstr(it, "writer") : "none named",
+                     0);
             row_end(d);
         }
         table_end(d);
@@ -1068,6 +1105,293 @@ static void put_secondary(struct doc *d, const cJSON *s)
                         : "Confounds: n/a (not recorded).");
     }
     para_end(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* What the run could and could not see                                */
+
+/* Seconds from milliseconds, for gaps: "0.4 s". */
+static const char *fmt_ms_as_s(char *out, const cJSON *v)
+{
+    double ms;
+
+    if (!num(v, &ms))
+        return NA;
+    if (fabs(ms) >= FMT_HUGE)
+        snprintf(out, FMT_LEN, "%.3g s", ms / 1000.0);
+    else
+        snprintf(out, FMT_LEN, "%.1f s", ms / 1000.0);
+    return out;
+}
+
+/* "1 dropped socket" / "2 dropped sockets"; "n/a dropped sockets". */
+static void count_words(struct buf *t, const cJSON *v, const char *one,
+                        const char *many)
+{
+    char a[FMT_LEN];
+    double n;
+
+    buf_printf(t, "%s %s", fmt_count(a, v),
+               num(v, &n) && n == 1.0 ? one : many);
+}
+
+/* Into @t, the sentence for a query that did not return everything
+ * ("Audit: not permitted — ..."): 1 when something could not be seen, 2
+ * when the query was not made (not recorded, skipped), 0 (nothing
+ * written) when its status is "ok". */
+static int query_trouble(struct buf *t, const cJSON *q, const char *what,
+                         const char *consequence)
+{
+    const char *st = jstr(q, "status"), *msg = jstr(q, "message");
+    const char *perm = jstr(q, "permission");
+    int ret = 1;
+
+    if (st && !strcmp(st, "ok"))
+        return 0;
+    buf_printf(t, "%s: ", what);
+    if (!st || !strcmp(st, "not-recorded")) {
+        buf_printf(t, "not recorded in this run");
+        ret = 2;
+    } else if (!strcmp(st, "forbidden")) {
+        if (perm)
+            buf_printf(t, "not permitted — the OAuth client lacks %s", perm);
+        else
+            buf_printf(t, "not permitted for this OAuth client");
+    } else if (!strcmp(st, "failed")) {
+        buf_printf(t, "the query failed");
+    } else if (!strcmp(st, "interrupted")) {
+        buf_printf(t, "the query was interrupted");
+    } else if (!strcmp(st, "skipped")) {
+        buf_printf(t, "skipped");
+        ret = 2;
+    } else {
+        buf_printf(t, "status %s", st);
+    }
+    if (msg)
+        buf_printf(t, " (%s)", msg);
+    buf_printf(t, "; %s.", consequence);
+    return ret;
+}
+
+/* One source: a paragraph, boxed as a warning when something could not
+ * be seen. */
+static void source_para(struct doc *d, int trouble, const char *text)
+{
+    if (trouble == 1) {
+        callout_begin(d, "warn", NULL);
+        put_text(d, text);
+        callout_end(d);
+    } else {
+        para(d, trouble ? "muted" : NULL, text);
+    }
+}
+
+static void put_source_audit(struct doc *d, const cJSON *a, struct buf *t)
+{
+    static const struct col cols[] = {{"Writer", 0}, {"Kind", 0},
+                                      {"Level", 0},  {"Foreign bumps", 1},
+                                      {"Share", 1},  {"Ambiguous", 1}};
+    const char *st = jstr(a, "status");
+    const char *own = jstr(a, "own_client");
+    char x[FMT_LEN], y[FMT_LEN], z[FMT_LEN];
+    const cJSON *it;
+    double n;
+    int trouble;
+
+    buf_reset(t);
+    if (!cJSON_IsObject(a)) {
+        para(d, "muted", "Audit: n/a (not recorded).");
+        return;
+    }
+    trouble = query_trouble(t, a, "Audit",
+                            st && !strcmp(st, "interrupted")
+                                ? "what was read before it stopped is used"
+                                : "foreign bumps could not be attributed to "
+                                  "a writer");
+    if (!trouble || (st && !strcmp(st, "interrupted"))) {
+        buf_printf(t, "%s%s records read for the tracked agents",
+                   trouble ? " " : "Audit: ", fmt_count(x, jget(a, "records")));
+        if (num(jget(a, "foreign_bumps"), &n) && n == 0) {
+            buf_printf(t, "; there was no foreign bump to attribute.");
+        } else {
+            buf_printf(t,
+                       "; the writer of %s of %s foreign bumps is named "
+                       "(%s ambiguous).",
+                       fmt_count(x, jget(a, "attributed")),
+                       fmt_count(y, jget(a, "foreign_bumps")),
+                       fmt_count(z, jget(a, "ambiguous")));
+            if (num(jget(a, "timed"), &n) && n > 0)
+                buf_printf(t,
+                           " %s of them are timed by the audit's own time "
+                           "of the write instead of the observers' bracket.",
+                           fmt_count(x, jget(a, "timed")));
+        }
+        if (own)
+            buf_printf(t,
+                       " Records by this job's own OAuth client '%s'%s were "
+                       "left out (%s).",
+                       own,
+                       jbool(a, "own_client_inferred") == 1
+                           ? " (recognised by its records at the job's own "
+                             "writes)"
+                           : "",
+                       fmt_count(x, jget(a, "own_records")));
+        else if (num(jget(a, "loaded"), &n) && n > 0)
+            buf_printf(t, " This job's own OAuth client is not known, so its "
+                          "own records could not be left out.");
+    }
+    source_para(d, trouble, buf_str(t));
+    if (array_len(jget(a, "writers")) <= 0)
+        return;
+    table_begin(d, NULL, cols, 6);
+    cJSON_ArrayForEach(it, jget(a, "writers"))
+    {
+        row_begin(d, NULL);
+        cell(d, jstr(it, "writer"), 0);
+        cell(d, jstr(it, "kind"), CELL_CODE);
+        cell(d, jstr(it, "level"), CELL_CODE);
+        num_cell(d, fmt_count, it, "bumps");
+        num_cell(d, fmt_pct, it, "share");
+        num_cell(d, fmt_count, it, "ambiguous");
+        row_end(d);
+    }
+    table_end(d);
+    if (num(jget(a, "writers_total"), &n) &&
+        n > (double)array_len(jget(a, "writers"))) {
+        para_begin(d, "muted small");
+        put_textf(d, "The first %d of %s writers.",
+                  array_len(jget(a, "writers")),
+                  fmt_count(x, jget(a, "writers_total")));
+        para_end(d);
+    }
+}
+
+static void put_source_analytics(struct doc *d, const cJSON *a, struct buf *t)
+{
+    const cJSON *m = jget(a, "missed_by_polling");
+    const char *st = jstr(a, "status");
+    char x[FMT_LEN], y[FMT_LEN], z[FMT_LEN], w[FMT_LEN];
+    double n;
+    int trouble;
+
+    buf_reset(t);
+    if (!cJSON_IsObject(a)) {
+        para(d, "muted", "Analytics: n/a (not recorded).");
+        return;
+    }
+    trouble = query_trouble(t, a, "Analytics",
+                            "transitions between polls may have been missed");
+    if (trouble && !(st && !strcmp(st, "interrupted") && cJSON_IsObject(m))) {
+        source_para(d, trouble, buf_str(t));
+        return;
+    }
+    if (trouble)
+        buf_puts(t, " What was read: ");
+    if (!cJSON_IsObject(m)) {
+        buf_printf(t, "Analytics: n/a.");
+    } else if (num(jget(m, "total"), &n) && n > 0) {
+        buf_printf(t, "%s filled %s transitions polling missed (%s)",
+                   trouble ? "it" : "Analytics", fmt_count(x, jget(m, "total")),
+                   fmt_pct(y, jget(a, "missed_share")));
+        buf_printf(t,
+                   ": %s presence and %s routing-status changes no poll "
+                   "or stream observation saw. ",
+                   fmt_count(z, jget(m, "presence")),
+                   fmt_count(w, jget(m, "routing_status")));
+        buf_printf(t,
+                   "They take part in the association tests; the timeline "
+                   "holds %s transitions, %s of them from the analytics "
+                   "history.",
+                   fmt_count(x, jget(a, "timeline_transitions")),
+                   fmt_count(y, jget(a, "used")));
+    } else if (num(jget(a, "used"), &n) && n > 0) {
+        buf_printf(t,
+                   "Analytics: the history (%s transitions) holds no "
+                   "transition the observers missed.",
+                   fmt_count(x, jget(a, "used")));
+    } else {
+        buf_printf(t, "Analytics: the history holds no transition in the "
+                      "run's interval.");
+    }
+    source_para(d, trouble, buf_str(t));
+}
+
+static void put_source_stream(struct doc *d, const cJSON *st,
+                              const cJSON *analytics, struct buf *t)
+{
+    char a[FMT_LEN], b[FMT_LEN], c[FMT_LEN], e[FMT_LEN];
+    double n;
+
+    buf_reset(t);
+    if (!cJSON_IsObject(st)) {
+        para(d, "muted", "Stream: n/a (not recorded).");
+        return;
+    }
+    if (jbool(st, "enabled") != 1 && cJSON_IsString(jget(st, "error"))) {
+        buf_printf(t, "Stream: %s.", jget(st, "error")->valuestring);
+        source_para(d, 1, buf_str(t));
+        return;
+    }
+    if (jbool(st, "enabled") != 1) {
+        para(d, NULL,
+             cJSON_IsObject(jget(analytics, "missed_by_polling"))
+                 ? "Stream: off; presence and routing status were polled, "
+                   "and the analytics history filled in what the polls "
+                   "missed."
+                 : "Stream: off; presence and routing status were polled, "
+                   "so a change and its undoing between two polls could not "
+                   "be seen.");
+        return;
+    }
+    buf_puts(t, "Stream: ");
+    if (num(jget(st, "reconnects"), &n) && n == 0) {
+        buf_puts(t, "no reconnect");
+    } else {
+        count_words(t, jget(st, "reconnects"), "reconnect", "reconnects");
+        buf_puts(t, " (");
+        count_words(t, jget(st, "socket_closing"), "socket_closing",
+                    "socket_closing");
+        buf_puts(t, ", ");
+        count_words(t, jget(st, "drops"), "dropped socket", "dropped sockets");
+        buf_puts(t, ", ");
+        count_words(t, jget(st, "silences"), "silence", "silences");
+        buf_puts(t, ")");
+    }
+    if (num(jget(st, "gaps"), &n) && n > 0) {
+        buf_printf(t, ", longest gap %s (%s in ",
+                   fmt_ms_as_s(a, jget(st, "gap_max_ms")),
+                   fmt_ms_as_s(b, jget(st, "gap_total_ms")));
+        count_words(t, jget(st, "gaps"), "gap", "gaps");
+        buf_puts(t, ")");
+    } else
+        buf_puts(t, ", no gap");
+    buf_puts(t, "; ");
+    count_words(t, jget(st, "resync_changes"), "change", "changes");
+    buf_puts(t, " found by re-reads after gaps. ");
+    buf_printf(
+        t,
+        "%s channels, %s topics; %s events and %s heartbeats "
+        "received, ",
+        fmt_count(a, jget(st, "channels")), fmt_count(b, jget(st, "topics")),
+        fmt_count(c, jget(st, "events")), fmt_count(e, jget(st, "heartbeats")));
+    buf_printf(t, "%s observations recorded from the stream.",
+               fmt_count(a, jget(st, "observations")));
+    para(d, NULL, buf_str(t));
+}
+
+static void put_sources(struct doc *d, const cJSON *s)
+{
+    const cJSON *ev = jget(s, "evidence");
+    struct buf t;
+
+    section(d, 2, "What the run could see");
+    if (!recorded(d, ev, "Evidence sources: n/a (not recorded)."))
+        return;
+    buf_init(&t, 4096);
+    put_source_audit(d, jget(ev, "audit"), &t);
+    put_source_analytics(d, jget(ev, "analytics"), &t);
+    put_source_stream(d, jget(ev, "stream"), jget(ev, "analytics"), &t);
+    buf_release(&t);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1106,6 +1430,7 @@ static void put_counts(struct doc *d, const cJSON *s)
     char a[FMT_LEN], b[FMT_LEN], e[FMT_LEN], f[FMT_LEN], g[FMT_LEN];
     char h[FMT_LEN];
     struct buf t;
+    double x;
 
     section(d, 3, "Counts");
     if (!recorded(d, c, "Counts: n/a (not recorded)."))
@@ -1137,6 +1462,10 @@ static void put_counts(struct doc *d, const cJSON *s)
         fmt_count(a, jget(op, "total")), fmt_count(b, jget(op, "ok")),
         fmt_count(e, jget(op, "conflict")), fmt_count(f, jget(op, "gave_up")),
         fmt_count(g, jget(op, "error")), fmt_count(h, jget(op, "unknown")));
+    /* A dry run's operations sent no write: neither ok nor failed. */
+    if (num(jget(op, "dry_run"), &x) && x > 0)
+        buf_printf(&t, ", %s dry run (no write sent)",
+                   fmt_count(a, jget(op, "dry_run")));
     kv_row(d, "Replayed operations", buf_str(&t));
     buf_reset(&t);
     buf_printf(&t,
@@ -1176,6 +1505,8 @@ static void put_attribution(struct doc *d, const cJSON *s)
 {
     static const struct col cols[] = {
         {"Evidence", 0}, {"Foreign bumps", 1}, {"Share", 1}};
+    static const char *const keys[] = {"audit", "transition", "batch",
+                                       "periodic", "unexplained"};
     const cJSON *at = jget(s, "attribution"), *it;
     double sum = 0.0, v;
     char a[FMT_LEN], b[FMT_LEN];
@@ -1188,21 +1519,30 @@ static void put_attribution(struct doc *d, const cJSON *s)
     para(d, "muted small",
          "Each version bump not made by this run, counted once under its "
          "best evidence.");
-    cJSON_ArrayForEach(it, at)
-    {
-        if (num(it, &v) && v > 0)
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        if (num(jget(at, keys[k]), &v) && v > 0)
             sum += v;
-    }
     table_begin(d, NULL, cols, 3);
-    cJSON_ArrayForEach(it, at)
-    {
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        it = jget(at, keys[k]);
+        if (!it)
+            continue;
         row_begin(d, NULL);
-        cell(d, attribution_label(it->string ? it->string : "?"), 0);
+        cell(d, attribution_label(keys[k]), 0);
         cell(d, fmt_count(a, it), CELL_NUM);
         cell(d, num(it, &v) && sum > 0 ? fmt_pct_d(b, v / sum) : NA, CELL_NUM);
         row_end(d);
     }
     table_end(d);
+    if (num(jget(at, "audit_ambiguous"), &v) && v > 0) {
+        para_begin(d, "muted small");
+        put_textf(d,
+                  "%s of the audit attributions are ambiguous: records of "
+                  "several writers fit the same bump, and the nearest in "
+                  "time was taken.",
+                  fmt_count(a, jget(at, "audit_ambiguous")));
+        para_end(d);
+    }
 }
 
 /* "a (b)" with either part possibly "n/a". */
@@ -1424,18 +1764,31 @@ static void put_checker(struct doc *d, const cJSON *s)
 
 static void put_strategies(struct doc *d, const cJSON *s)
 {
+    /* "Dry run" (operations whose write was listed, not sent) only when
+     * a strategy has one, so other runs keep their table. */
     static const struct col cols[] = {
+        {"Strategy", 0},  {"Operations", 1}, {"Succeeded", 1},
+        {"Conflicts", 1}, {"Gave up", 1},    {"Errors", 1},
+        {"Unknown", 1},   {"Dry run", 1},    {"Requests", 1},
+        {"Wasted", 1},    {"Duration", 1},   {"Lost updates", 1}};
+    static const struct col cols_sent[] = {
         {"Strategy", 0},  {"Operations", 1},  {"Succeeded", 1},
         {"Conflicts", 1}, {"Gave up", 1},     {"Errors", 1},
         {"Unknown", 1},   {"Requests", 1},    {"Wasted", 1},
         {"Duration", 1},  {"Lost updates", 1}};
     const cJSON *st = jget(s, "strategies"), *it;
+    int dry = 0;
+    double n;
 
     section(d, 3, "Replay strategies");
     if (!has_rows(d, st, "No strategy was replayed.",
                   "Strategies: n/a (not recorded)."))
         return;
-    table_begin(d, NULL, cols, 11);
+    cJSON_ArrayForEach(it, st) dry |= num(jget(it, "dry_run"), &n) && n > 0;
+    if (dry)
+        table_begin(d, NULL, cols, 12);
+    else
+        table_begin(d, NULL, cols_sent, 11);
     cJSON_ArrayForEach(it, st)
     {
         row_begin(d, NULL);
@@ -1446,6 +1799,8 @@ static void put_strategies(struct doc *d, const cJSON *s)
         num_cell(d, fmt_count, it, "gave_up");
         num_cell(d, fmt_count, it, "errors");
         num_cell(d, fmt_count, it, "unknown");
+        if (dry)
+            num_cell(d, fmt_count, it, "dry_run");
         num_cell(d, fmt_count, it, "requests");
         num_cell(d, fmt_count, it, "wasted_requests");
         num_cell(d, fmt_s, it, "duration_s");
@@ -1504,6 +1859,13 @@ static void put_truth(struct doc *d, const cJSON *s)
     num_fig(d, "Precision", fmt_pct, t, "precision");
     num_fig(d, "Recall", fmt_pct, t, "recall");
     num_fig(d, "Own/foreign accuracy", fmt_pct, t, "own_foreign_accuracy");
+    {
+        double n;
+        if (num(jget(t, "audit_attributed"), &n) && n > 0) {
+            num_fig(d, "Audit-attributed", fmt_count, t, "audit_attributed");
+            num_fig(d, "Right writer", fmt_count, t, "audit_correct");
+        }
+    }
     figs_end(d);
 }
 
@@ -1848,6 +2210,7 @@ static enum rt_err doc_write(enum doc_kind kind, const cJSON *summary,
     put_verdict(&d, summary);
     put_more_data(&d, summary);
     put_secondary(&d, summary);
+    put_sources(&d, summary);
     section(&d, 2, "Evidence");
     put_counts(&d, summary);
     put_attribution(&d, summary);

@@ -103,6 +103,22 @@ static const char *scenario_target(const struct diagnosis *d)
     return cJSON_IsString(n) ? n->valuestring : NULL;
 }
 
+/* Operations that ended with @outcome. */
+static uint64_t op_outcome_count(const struct diagnosis *d, const char *outcome)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < d->run->n_ops; i++)
+        n += !strcmp(d->run->ops[i].outcome, outcome);
+    return n;
+}
+
+/* A dry run: run.json says so, or its operations do (a run.json lost). */
+static int dry_run(const struct diagnosis *d)
+{
+    return d->run->dry_run || op_outcome_count(d, "dry_run") > 0;
+}
+
 static void summary_run(const struct diagnosis *d, cJSON *root)
 {
     const struct runload *run = d->run;
@@ -119,7 +135,33 @@ static void summary_run(const struct diagnosis *d, cJSON *root)
                 : NAN,
             6);
     cJSON_AddBoolToObject(o, "interrupted", run->interrupted);
+    /* A dry run sent no write; the writes it would have sent are listed
+     * in dry-run.txt (run.json's count, else its operations'). */
+    cJSON_AddBoolToObject(o, "dry_run", dry_run(d));
+    if (!dry_run(d))
+        cJSON_AddNullToObject(o, "dry_run_writes");
+    else if (run->dry_run_writes >= 0)
+        add_u64(o, "dry_run_writes", (uint64_t)run->dry_run_writes);
+    else
+        add_u64(o, "dry_run_writes", op_outcome_count(d, "dry_run"));
     add_u64(o, "agents", run->n_agents);
+}
+
+/* A writer named by the audit trail. */
+static cJSON *writer_json(const struct diag_writer *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    const struct runload_audit *r = w->record;
+
+    cJSON_AddStringToObject(o, "writer", w->label);
+    cJSON_AddStringToObject(o, "kind", diag_writer_kind_name(w->kind));
+    add_str_or_null(o, "id", w->id);
+    add_str_or_null(o, "level", w->level);
+    add_str_or_null(o, "client_id", r->client_id);
+    add_str_or_null(o, "application", r->application);
+    add_str_or_null(o, "user_id", r->user_id);
+    add_str_or_null(o, "user_name", r->user_name);
+    return o;
 }
 
 static void summary_verdict(const struct diagnosis *d, cJSON *root)
@@ -145,7 +187,19 @@ static void summary_verdict(const struct diagnosis *d, cJSON *root)
         add_str_or_null(s, "signal", v->secondary[i].signal);
         add_num(s, "p_value", v->secondary[i].p_value, 4);
         add_num(s, "coverage", v->secondary[i].coverage, 4);
+        add_str_or_null(s, "writer",
+                        v->secondary[i].writer != DIAG_NONE
+                            ? d->writers[v->secondary[i].writer].label
+                            : NULL);
         cJSON_AddItemToArray(sec, s);
+    }
+    if (v->writer != DIAG_NONE) {
+        cJSON *w = writer_json(&d->writers[v->writer]);
+        add_u64(w, "bumps", v->writer_bumps);
+        add_u64(w, "of", v->writer_of);
+        cJSON_AddItemToObject(o, "writer", w);
+    } else {
+        cJSON_AddNullToObject(o, "writer");
     }
     conf = cJSON_AddArrayToObject(o, "confounded_with");
     if (v->signal_index != DIAG_NONE) {
@@ -180,9 +234,10 @@ static void summary_counts(const struct diagnosis *d, cJSON *root)
     cJSON *o = cJSON_AddObjectToObject(root, "counts");
     cJSON *r = cJSON_AddObjectToObject(o, "requests");
     cJSON *st, *ops, *b, *t;
-    uint64_t oc[5] = {0};
-    static const char *const outcomes[] = {"ok", "conflict", "gave_up", "error",
-                                           "unknown"};
+    static const char *const outcomes[] = {"ok",    "conflict", "gave_up",
+                                           "error", "unknown",  "dry_run"};
+    uint64_t oc[sizeof(outcomes) / sizeof(outcomes[0])] = {0};
+    size_t n_oc = sizeof(outcomes) / sizeof(outcomes[0]);
 
     add_u64(r, "total", q->rows);
     st = cJSON_AddObjectToObject(r, "by_status");
@@ -195,13 +250,17 @@ static void summary_counts(const struct diagnosis *d, cJSON *root)
     }
     add_counts(cJSON_AddObjectToObject(r, "by_kind"), q->by_kind, q->n_kinds);
     add_counts(cJSON_AddObjectToObject(r, "by_role"), q->by_role, q->n_roles);
-    for (size_t i = 0; i < run->n_ops; i++)
-        for (size_t k = 0; k < 5; k++)
-            if (!strcmp(run->ops[i].outcome, outcomes[k]))
-                oc[k]++;
+    /* Every operation once: an outcome this analysis does not know counts
+     * as unknown, like the strategies table. */
+    for (size_t i = 0; i < run->n_ops; i++) {
+        size_t k = 0;
+        while (k < n_oc && strcmp(run->ops[i].outcome, outcomes[k]))
+            k++;
+        oc[k < n_oc ? k : 4]++;
+    }
     ops = cJSON_AddObjectToObject(o, "operations");
     add_u64(ops, "total", run->n_ops);
-    for (size_t k = 0; k < 5; k++)
+    for (size_t k = 0; k < n_oc; k++)
         add_u64(ops, outcomes[k], oc[k]);
     b = cJSON_AddObjectToObject(o, "bumps");
     add_u64(b, "total", d->n_bumps);
@@ -212,6 +271,13 @@ static void summary_counts(const struct diagnosis *d, cJSON *root)
     t = cJSON_AddObjectToObject(o, "transitions");
     add_u64(t, "presence", d->n_presence);
     add_u64(t, "routing", d->n_routing);
+    {
+        cJSON *bs = cJSON_AddObjectToObject(t, "by_source");
+        add_u64(bs, "poll", d->n_from_poll);
+        add_u64(bs, "stream", d->n_from_stream);
+        add_u64(bs, "analytics", d->n_from_analytics);
+    }
+    add_u64(t, "duplicates", d->n_duplicates);
     add_u64(o, "observations", run->n_obs);
 }
 
@@ -220,9 +286,11 @@ static void summary_attribution(const struct diagnosis *d, cJSON *root)
     cJSON *o = cJSON_AddObjectToObject(root, "attribution");
     cJSON *bursts;
 
-    add_u64(o, "audit", 0);
+    /* Each foreign bump once, under its best evidence. */
+    add_u64(o, "audit", d->audit_attributed);
     for (int a = DIAG_ATTR_TRANSITION; a < DIAG_ATTR_COUNT; a++)
-        add_u64(o, diag_attr_name((enum diag_attr)a), d->attr_counts[a]);
+        add_u64(o, diag_attr_name((enum diag_attr)a), d->unaudited[a]);
+    add_u64(o, "audit_ambiguous", d->audit_ambiguous);
     add_num(o, "batch_p_value", d->batch_p, 4);
     bursts = cJSON_AddArrayToObject(o, "bursts");
     for (size_t i = 0; i < d->n_bursts; i++) {
@@ -282,6 +350,8 @@ static void summary_conflicts(const struct diagnosis *d, cJSON *root)
     add_u64(o, "explained_own", d->conflicts_own);
     add_u64(o, "unexplained", d->conflicts_unexplained);
     add_u64(o, "stale_read", d->conflicts_stale_read);
+    /* Not the job's: a restore's versioned writes, for one. */
+    add_u64(o, "other_roles", d->run->requests.conflicts_other_roles);
     w = cJSON_AddObjectToObject(o, "at_write");
     cJSON_AddStringToObject(w, "exposure",
                             "transitioning or INTERACTING at write");
@@ -357,6 +427,7 @@ static void summary_strategies(const struct diagnosis *d, cJSON *root)
         add_u64(o, "gave_up", s->gave_up);
         add_u64(o, "errors", s->error);
         add_u64(o, "unknown", s->unknown);
+        add_u64(o, "dry_run", s->dry_run);
         add_u64(o, "requests", s->requests);
         add_u64(o, "wasted_requests", s->wasted);
         add_u64(o, "conflict_requests", s->conflict_requests);
@@ -408,6 +479,171 @@ static void summary_truth(const struct diagnosis *d, cJSON *root)
             4);
     cJSON_AddStringToObject(o, "true_cause", diag_cause_name(t->true_cause));
     cJSON_AddBoolToObject(o, "verdict_correct", t->verdict_correct);
+    add_u64(o, "audit_attributed", t->audit_attributed);
+    add_u64(o, "audit_correct", t->audit_correct);
+}
+
+/* ---- evidence: what the run could and could not see ------------------ */
+
+#define EVIDENCE_WRITERS_MAX 20
+
+/* A query's status: run.json's, else "ok" when its data is there, else
+ * "not-recorded" (runs from before the query existed). */
+static void add_query(cJSON *o, const struct runload_query *q, int has_data)
+{
+    cJSON_AddStringToObject(o, "status",
+                            q->status  ? q->status
+                            : has_data ? "ok"
+                                       : "not-recorded");
+    add_str_or_null(o, "message", q->message);
+    add_str_or_null(o, "permission", q->permission);
+}
+
+static void add_count_or_null(cJSON *o, const char *key, int64_t v)
+{
+    if (v >= 0)
+        add_u64(o, key, (uint64_t)v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static int query_ok(const struct runload_query *q, int has_data)
+{
+    return q->status ? !strcmp(q->status, "ok") : has_data;
+}
+
+static void evidence_audit(const struct diagnosis *d, cJSON *ev)
+{
+    const struct runload *run = d->run;
+    cJSON *o = cJSON_AddObjectToObject(ev, "audit"), *ws;
+
+    add_query(o, &run->audit_query, run->has_audit);
+    add_count_or_null(o, "records",
+                      run->audit_query.records >= 0 ? run->audit_query.records
+                      : run->has_audit              ? (int64_t)(run->n_audits +
+                                                   run->n_audits_unknown_agent)
+                                                    : -1);
+    add_u64(o, "loaded", run->n_audits);
+    add_u64(o, "other_agents", run->n_audits_unknown_agent);
+    add_str_or_null(o, "own_client", d->own_client);
+    cJSON_AddBoolToObject(o, "own_client_inferred", d->own_client_inferred);
+    add_u64(o, "own_records", d->audit_own);
+    add_u64(o, "usable", d->audit_usable);
+    add_u64(o, "attributed", d->audit_attributed);
+    add_u64(o, "ambiguous", d->audit_ambiguous);
+    add_u64(o, "timed", d->audit_timed);
+    add_u64(o, "foreign_bumps", d->n_foreign);
+    ws = cJSON_AddArrayToObject(o, "writers");
+    for (size_t i = 0; i < d->n_writers && i < EVIDENCE_WRITERS_MAX; i++) {
+        const struct diag_writer *w = &d->writers[i];
+        cJSON *x = writer_json(w), *bc;
+        add_u64(x, "bumps", w->bumps);
+        add_num(x, "share",
+                d->n_foreign ? (double)w->bumps / (double)d->n_foreign : NAN,
+                4);
+        add_u64(x, "ambiguous", w->ambiguous);
+        bc = cJSON_AddObjectToObject(x, "by_cause");
+        for (int c = 0; c < DIAG_CAUSE_COUNT; c++)
+            if (w->by_cause[c])
+                add_u64(bc, diag_cause_name((enum diag_cause)c),
+                        w->by_cause[c]);
+        cJSON_AddItemToArray(ws, x);
+    }
+    add_u64(o, "writers_total", d->n_writers);
+}
+
+static void evidence_analytics(const struct diagnosis *d, cJSON *ev)
+{
+    const struct runload *run = d->run;
+    const struct runload_query *q = &run->analytics_query;
+    int has = run->n_obs_analytics > 0;
+    size_t total = d->n_presence + d->n_routing;
+    size_t missed = d->missed_presence + d->missed_routing;
+    cJSON *o = cJSON_AddObjectToObject(ev, "analytics");
+
+    add_query(o, q, has);
+    add_count_or_null(o, "users", q->users);
+    add_count_or_null(o, "transitions",
+                      q->transitions >= 0 ? q->transitions
+                      : has               ? (int64_t)run->n_obs_analytics
+                                          : -1);
+    add_u64(o, "used", d->n_from_analytics);
+    add_u64(o, "left_out", d->n_analytics_dropped);
+    add_u64(o, "timeline_transitions", total);
+    /* Only a history that was read can say what the observers missed. */
+    if (has || query_ok(q, has)) {
+        cJSON *m = cJSON_AddObjectToObject(o, "missed_by_polling");
+        add_u64(m, "presence", d->missed_presence);
+        add_u64(m, "routing_status", d->missed_routing);
+        add_u64(m, "total", missed);
+        add_num(o, "missed_share", total ? (double)missed / (double)total : NAN,
+                4);
+    } else {
+        cJSON_AddNullToObject(o, "missed_by_polling");
+        cJSON_AddNullToObject(o, "missed_share");
+    }
+}
+
+static void replace_item(cJSON *o, const char *key, cJSON *item)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+    cJSON_AddItemToObject(o, key, item);
+}
+
+/* A number member of @o, or NaN. */
+static double member_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The names summary.json promises, for counters a recorder wrote under
+ * others (the stream's own "gap_max_ns", "reread_changes"): added when
+ * missing, never overwritten.  An object that is there at all is a stream
+ * that ran. */
+static void stream_names(cJSON *o)
+{
+    static const char *const ns_ms[][2] = {{"gap_max_ns", "gap_max_ms"},
+                                           {"gap_total_ns", "gap_total_ms"}};
+
+    if (!cJSON_GetObjectItemCaseSensitive(o, "enabled"))
+        cJSON_AddBoolToObject(o, "enabled", 1);
+    for (size_t i = 0; i < sizeof(ns_ms) / sizeof(ns_ms[0]); i++)
+        if (!cJSON_GetObjectItemCaseSensitive(o, ns_ms[i][1]) &&
+            isfinite(member_num(o, ns_ms[i][0])))
+            add_num(o, ns_ms[i][1], member_num(o, ns_ms[i][0]) / MS_NS, 6);
+    if (!cJSON_GetObjectItemCaseSensitive(o, "resync_changes") &&
+        isfinite(member_num(o, "reread_changes")))
+        add_num(o, "resync_changes", member_num(o, "reread_changes"), 15);
+}
+
+static void evidence_stream(const struct diagnosis *d, cJSON *ev)
+{
+    const struct runload *run = d->run;
+    cJSON *o;
+
+    /* The recorder's counters as it wrote them, plus what the history
+     * holds. */
+    if (run->stream) {
+        o = cJSON_Duplicate(run->stream, 1);
+        stream_names(o);
+    } else {
+        o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "enabled", 0);
+    }
+    replace_item(o, "observations", json_int64((int64_t)run->n_obs_stream));
+    replace_item(o, "transitions_used", json_int64((int64_t)d->n_from_stream));
+    cJSON_AddItemToObject(ev, "stream", o);
+}
+
+static void summary_evidence(const struct diagnosis *d, cJSON *root)
+{
+    cJSON *ev = cJSON_AddObjectToObject(root, "evidence");
+
+    evidence_audit(d, ev);
+    evidence_analytics(d, ev);
+    evidence_stream(d, ev);
 }
 
 static cJSON *summary_build(const struct diagnosis *d)
@@ -421,6 +657,7 @@ static cJSON *summary_build(const struct diagnosis *d)
     summary_verdict(d, root);
     summary_counts(d, root);
     summary_attribution(d, root);
+    summary_evidence(d, root);
     summary_association(d, root);
     summary_conflicts(d, root);
     summary_checker(d, root);
@@ -456,7 +693,15 @@ static enum rt_err write_bumps(const struct diagnosis *d, const char *dir)
                                        "attribution",
                                        "signal",
                                        "lag_ms",
-                                       "write_correlation_id"};
+                                       "write_correlation_id",
+                                       "pattern",
+                                       "writer",
+                                       "writer_level",
+                                       "audit_id",
+                                       "audit_ambiguous",
+                                       "time_wall_ns",
+                                       "time",
+                                       "time_source"};
     static const char *const origins[] = {"own", "own-unconfirmed", "foreign"};
     struct csv *w;
     struct csv_row row;
@@ -479,7 +724,8 @@ static enum rt_err write_bumps(const struct diagnosis *d, const char *dir)
         csv_row_i64(&row, b->b.bracket_end_wall_ns);
         csv_row_time(&row, b->b.bracket_start_wall_ns);
         csv_row_time(&row, b->b.bracket_end_wall_ns);
-        csv_row_str(&row, diag_attr_name(b->attr));
+        /* The best evidence: the audit's writer, else the timing. */
+        csv_row_str(&row, b->audit ? "audit" : diag_attr_name(b->attr));
         csv_row_str(&row,
                     b->signal != DIAG_NONE ? d->signals[b->signal].name : NULL);
         lag = diagnose_bump_lag_ns(b);
@@ -487,6 +733,18 @@ static enum rt_err write_bumps(const struct diagnosis *d, const char *dir)
         csv_row_str(&row, b->b.write != RUNLOAD_NONE
                               ? ag->writes[b->b.write].correlation_id
                               : NULL);
+        csv_row_str(&row, diag_attr_name(b->attr));
+        csv_row_str(&row, b->audit ? d->writers[b->writer].label : NULL);
+        csv_row_str(&row, b->audit ? b->audit->level : NULL);
+        csv_row_str(&row, b->audit ? b->audit->id : NULL);
+        if (b->audit)
+            csv_row_i64(&row, b->audit_ambiguous);
+        else
+            csv_row_str(&row, NULL);
+        /* The time every test used: the audit's, else the bracket end. */
+        csv_row_i64(&row, b->t_ns);
+        csv_row_time(&row, b->t_ns);
+        csv_row_str(&row, diag_time_source_name(b->time_source));
         err = csv_write_row(w, &row);
     }
     return write_rows_done(w, &row, err);
@@ -519,7 +777,10 @@ static enum rt_err write_conflicts(const struct diagnosis *d, const char *dir)
                                        "stale_read",
                                        "presence_at_write",
                                        "routing_at_write",
-                                       "transitioning_at_write"};
+                                       "transitioning_at_write",
+                                       "cause_writer",
+                                       "cause_writer_level",
+                                       "cause_audit_id"};
     struct csv *w;
     struct csv_row row;
     enum rt_err err;
@@ -579,6 +840,9 @@ static enum rt_err write_conflicts(const struct diagnosis *d, const char *dir)
         csv_row_str(&row, c->presence);
         csv_row_str(&row, c->routing);
         csv_row_i64(&row, c->transitioning);
+        csv_row_str(&row, b && b->audit ? d->writers[b->writer].label : NULL);
+        csv_row_str(&row, b && b->audit ? b->audit->level : NULL);
+        csv_row_str(&row, b && b->audit ? b->audit->id : NULL);
         err = csv_write_row(w, &row);
     }
     return write_rows_done(w, &row, err);
@@ -641,7 +905,8 @@ static enum rt_err write_strategies(const struct diagnosis *d, const char *dir)
     static const char *const cols[] = {
         "strategy",        "operations", "succeeded",         "conflicts",
         "gave_up",         "errors",     "unknown",           "requests",
-        "wasted_requests", "duration_s", "conflict_requests", "lost_updates"};
+        "wasted_requests", "duration_s", "conflict_requests", "lost_updates",
+        "dry_run"};
     struct csv *w;
     struct csv_row row;
     enum rt_err err;
@@ -665,6 +930,7 @@ static enum rt_err write_strategies(const struct diagnosis *d, const char *dir)
         csv_row_double(&row, strategy_duration_s(s), 6);
         csv_row_u64(&row, s->conflict_requests);
         csv_row_u64(&row, s->lost_updates);
+        csv_row_u64(&row, s->dry_run);
         err = csv_write_row(w, &row);
     }
     return write_rows_done(w, &row, err);

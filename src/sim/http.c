@@ -33,6 +33,7 @@ struct sim_http {
     size_t n_routes;
     struct sim_org *org;
     struct sim_tokens *tokens;
+    struct sim_notify *notify;
     struct sim_log *log;
     uint16_t port;
     uint64_t boot_id;
@@ -428,6 +429,7 @@ static enum MHD_Result dispatch(struct sim_http *self,
     req.org = self->org;
     req.cfg = self->cfg;
     req.tokens = self->tokens;
+    req.notify = self->notify;
     req.conn = conn;
     req.method = method;
     req.path = url;
@@ -541,7 +543,9 @@ respond:
         add_number_header(resp, "inin-ratelimit-allowed", rate.allowed);
         add_number_header(resp, "inin-ratelimit-reset", rate.reset_s);
         if (req.status == 429)
-            add_number_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, rate.reset_s);
+            add_number_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+                              req.retry_after_s > 0 ? req.retry_after_s
+                                                    : rate.reset_s);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                                 "no-cache, no-store, must-revalidate");
         ret = MHD_queue_response(conn, (unsigned)req.status, resp);
@@ -624,7 +628,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 enum rt_err sim_http_start(struct sim_http **out, const struct sim_config *cfg,
                            const struct sim_route *routes, size_t n_routes,
                            struct sim_org *org, struct sim_tokens *tokens,
-                           struct sim_log *log)
+                           struct sim_notify *notify, struct sim_log *log)
 {
     struct sim_http *self = xcalloc(1, sizeof(*self));
     struct sockaddr_in addr;
@@ -636,6 +640,7 @@ enum rt_err sim_http_start(struct sim_http **out, const struct sim_config *cfg,
     self->n_routes = n_routes;
     self->org = org;
     self->tokens = tokens;
+    self->notify = notify;
     self->log = log;
     while (getrandom(&self->boot_id, sizeof(self->boot_id), 0) !=
            (ssize_t)sizeof(self->boot_id))

@@ -4,8 +4,12 @@
  *    change shape, so lookups by index or id need no lock;
  *  - every field of an agent is guarded by agent->lock, including its
  *    version, which only org_user_patch() changes (+1 per successful write);
- *  - every change is written to truth.csv while the lock is held, so the
- *    log's order per agent is the order of the changes.
+ *  - every change is written to truth.csv, the audit trail and (presence,
+ *    routing status) the agent's history while the lock is held, so their
+ *    order per agent is the order of the changes;
+ *  - an agent's history times never go backwards (a change that read the
+ *    clock before another one took the lock is recorded at the later
+ *    time), so its intervals are well formed.
  */
 #include "sim/org.h"
 
@@ -24,19 +28,14 @@
 
 #define SNAP_MAX 16
 #define DIVISION_ID "8f0e7c0e-5a3e-4c1d-9b0a-1c2d3e4f5a6b"
-
-const struct sim_presence_def sim_presence_defs[SIM_PRESENCE_COUNT] = {
-    {"6a3af858-942f-489d-9700-5f9bcdcdae9b", "Available", "AVAILABLE"},
-    {"5e5c5c66-ea97-4e7f-ac41-6424784829f2", "Away", "AWAY"},
-    {"31fe3bac-dea6-44b7-bed7-47f91660a1a0", "Busy", "BUSY"},
-    {"ccf3c10a-aa2c-4845-8e8d-f59fa48c58e5", "Offline", "OFFLINE"},
-    {"7ffa01cd-7866-4ad7-8faa-31e11b42f51f", "Idle", "IDLE"},
-    {"e08eaf1b-ee47-4fa9-a231-1200e284798f", "On Queue", "ON_QUEUE"},
-    {"3fd96123-badb-4f69-bc03-1b1ccc6d8014", "Meal", "MEAL"},
-    {"d2390a99-8546-bad9-8f0a-219548e8aeb0", "Training", "TRAINING"},
-    {"bbdff279-7ae1-48ea-bade-7831d7234c64", "Meeting", "MEETING"},
-    {"227b37e2-f1d0-4dd0-8f50-badd7cf6d158", "Break", "BREAK"},
-};
+/* Asynchronous audit queries run this long before they succeed. */
+#define AUDIT_READY_NS (100 * NS_PER_MS)
+/* remoteIp of audit records (include/sim/audit.h): the simulator listens
+ * on loopback only; the admin person and the integration get addresses
+ * from the documentation ranges (RFC 5737), which no real host uses. */
+#define CLIENT_REMOTE_IP "127.0.0.1"
+#define ADMIN_REMOTE_IP "198.51.100.7"
+#define INTEGRATION_REMOTE_IP "203.0.113.7"
 
 const char *const sim_routing_names[SIM_ROUTING_COUNT] = {
     "OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"};
@@ -56,6 +55,15 @@ struct skill_slot {
     double proficiency;
 };
 
+/* Transitions of one property, a ring of at most ORG_HISTORY_MAX that
+ * grows by doubling and wraps only when full (start stays 0 until then). */
+struct hist {
+    int64_t *t;       /* wall ns the value began */
+    unsigned char *v; /* enum sim_presence / enum sim_routing */
+    uint32_t start, len, cap;
+    uint64_t dropped;
+};
+
 struct sim_agent {
     pthread_mutex_t lock;
     char id[SIM_ID_LEN];
@@ -73,11 +81,19 @@ struct sim_agent {
     struct snapshot snaps[SNAP_MAX];
     unsigned snap_head; /* index of the newest snapshot */
     unsigned snap_len;
+    struct hist hist[2]; /* by enum sim_prop */
 };
 
 struct named {
     char id[SIM_ID_LEN];
     char name[64];
+};
+
+/* A configured actor, as the audit trail names it. */
+struct actor_ident {
+    char name[SIM_NAME_MAX];
+    enum sim_actor_kind kind;
+    char user_id[SIM_ID_LEN]; /* admin: the person's fixed id */
 };
 
 struct sim_org {
@@ -93,6 +109,9 @@ struct sim_org {
     struct sim_log *log;
     int64_t read_lag_ns;
     uint64_t seed;
+    struct audit *audit;
+    struct actor_ident actors[SIM_ACTORS_MAX];
+    size_t n_actors;
     /* Transition listeners (the world, the notification hub), installed
      * before any thread starts and read without a lock afterwards. */
     struct {
@@ -102,34 +121,9 @@ struct sim_org {
     size_t n_hooks;
 };
 
-/* Normalise a presence spelling: lowercase, no spaces or underscores. */
-static void presence_key(const char *in, char *out, size_t out_len)
-{
-    size_t n = 0;
-
-    for (; *in && n + 1 < out_len; in++) {
-        if (*in == ' ' || *in == '_' || *in == '-')
-            continue;
-        out[n++] = (char)tolower((unsigned char)*in);
-    }
-    out[n] = '\0';
-}
-
 int sim_presence_lookup(const char *name)
 {
-    char want[64], have[64];
-
-    if (!name)
-        return -1;
-    presence_key(name, want, sizeof(want));
-    for (int i = 0; i < SIM_PRESENCE_COUNT; i++) {
-        if (!strcasecmp(name, sim_presence_defs[i].id))
-            return i;
-        presence_key(sim_presence_defs[i].name, have, sizeof(have));
-        if (!strcmp(want, have))
-            return i;
-    }
-    return -1;
+    return presence_lookup(name);
 }
 
 int sim_routing_lookup(const char *name)
@@ -232,6 +226,34 @@ static void snapshot_push(struct sim_agent *a)
     a->snap_head = slot;
 }
 
+/* Append a transition.  Lock held. */
+static void hist_push(struct hist *h, int64_t t, int value)
+{
+    uint32_t at;
+
+    if (h->len) {
+        int64_t last = h->t[(h->start + h->len - 1) % h->cap];
+        if (t < last)
+            t = last;
+    }
+    if (h->len == h->cap) {
+        if (h->cap < ORG_HISTORY_MAX) {
+            uint32_t cap = h->cap ? h->cap * 2 : 16;
+            h->cap = cap < ORG_HISTORY_MAX ? cap : ORG_HISTORY_MAX;
+            h->t = xreallocarray(h->t, h->cap, sizeof(*h->t));
+            h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
+        } else {
+            h->start = (h->start + 1) % h->cap;
+            h->len--;
+            h->dropped++;
+        }
+    }
+    at = (h->start + h->len) % h->cap;
+    h->t[at] = t;
+    h->v[at] = (unsigned char)value;
+    h->len++;
+}
+
 int org_starts_on_queue(const struct sim_config *cfg, size_t i)
 {
     struct rng rng;
@@ -252,6 +274,18 @@ struct sim_org *org_new(const struct sim_config *cfg, struct sim_log *log)
     self->log = log;
     self->read_lag_ns = cfg->world.read_lag_ns;
     self->seed = cfg->seed;
+    self->audit = audit_new(AUDIT_DEFAULT_MAX_RECORDS, AUDIT_READY_NS);
+    for (size_t k = 0; k < cfg->world.n_actors && k < SIM_ACTORS_MAX; k++) {
+        struct actor_ident *ai = &self->actors[self->n_actors++];
+        struct rng id_rng;
+
+        snprintf(ai->name, sizeof(ai->name), "%s", cfg->world.actors[k].name);
+        ai->kind = cfg->world.actors[k].kind;
+        /* The same person in every run and every org: the id hangs on
+         * the actor's name only, from a stream of its own. */
+        rng_seed(&id_rng, hash_str(ai->name), UINT64_C(0xad3170));
+        make_uuid(&id_rng, ai->user_id);
+    }
     self->n_agents = (size_t)cfg->agents;
     self->n_queues = (size_t)cfg->queues;
     self->n_skills = (size_t)cfg->skills;
@@ -296,6 +330,8 @@ struct sim_org *org_new(const struct sim_config *cfg, struct sim_log *log)
             }
         }
         snapshot_push(a);
+        hist_push(&a->hist[SIM_PROP_PRESENCE], now, (int)a->presence);
+        hist_push(&a->hist[SIM_PROP_ROUTING], now, (int)a->routing);
     }
     index_build(self);
     return self;
@@ -315,8 +351,13 @@ void org_free(struct sim_org *self)
         free(a->skills);
         free(a->member);
         free(a->joined);
+        for (int p = 0; p < 2; p++) {
+            free(a->hist[p].t);
+            free(a->hist[p].v);
+        }
         pthread_mutex_destroy(&a->lock);
     }
+    audit_free(self->audit);
     free(self->agents);
     free(self->queues);
     free(self->skills);
@@ -440,7 +481,7 @@ static void iso(int64_t wall_ns, char *out)
 /* Lock held. */
 static cJSON *presence_json_locked(const struct sim_agent *a)
 {
-    const struct sim_presence_def *d = &sim_presence_defs[a->presence];
+    const struct presence_def *d = &sim_presence_defs[a->presence];
     cJSON *o = cJSON_CreateObject(), *def;
     char when[ISO8601_LEN], uri[160];
 
@@ -569,6 +610,77 @@ static char *print_value(const cJSON *v)
     return cJSON_PrintUnformatted(v);
 }
 
+/* The agent's display name, borrowed from its document.  Lock held. */
+static const char *agent_name(const struct sim_agent *a)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(a->doc, "name");
+
+    return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
+/* The audit identity of @who, as include/sim/audit.h maps it.  Lock held
+ * (the agent's own name is borrowed from its document). */
+static void audit_identity(const struct sim_org *self,
+                           const struct sim_agent *a,
+                           const struct sim_writer *who, struct audit_entry *e)
+{
+    const char *cause = who && who->cause ? who->cause : "";
+    const char *client = who ? who->client_id : NULL;
+
+    e->level = AUDIT_LEVEL_SYSTEM;
+    if (!strncmp(cause, "client:", 7)) {
+        e->client_id = client ? client : cause + 7;
+        e->remote_ip = CLIENT_REMOTE_IP;
+        return;
+    }
+    if (!strcmp(cause, "world")) {
+        e->user_id = a->id;
+        e->user_name = agent_name(a);
+        e->level = AUDIT_LEVEL_USER;
+        return;
+    }
+    for (size_t k = 0; k < self->n_actors; k++) {
+        const struct actor_ident *ai = &self->actors[k];
+        if (strcmp(ai->name, cause))
+            continue;
+        if (ai->kind == SIM_ACTOR_ADMIN) {
+            e->user_id = ai->user_id;
+            e->user_name = ai->name;
+            e->level = AUDIT_LEVEL_USER;
+            e->remote_ip = ADMIN_REMOTE_IP;
+            return;
+        }
+        if (ai->kind == SIM_ACTOR_INTEGRATION)
+            e->remote_ip = INTEGRATION_REMOTE_IP;
+        break;
+    }
+    /* An internal service, an integration, or a writer nobody configured
+     * (tests call the org directly): named by its cause. */
+    e->application = *cause ? cause : NULL;
+    e->client_id = client;
+}
+
+/* Start an audit entry about agent @a.  Lock held. */
+static void audit_begin(const struct sim_org *self, const struct sim_agent *a,
+                        const struct sim_writer *who, int64_t wall_ns,
+                        enum audit_service service, enum audit_entity_type type,
+                        enum audit_action action, struct audit_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->wall_ns = wall_ns;
+    e->service = service;
+    e->entity_type = type;
+    e->action = action;
+    e->entity_id = a->id;
+    e->entity_name = agent_name(a);
+    audit_identity(self, a, who, e);
+}
+
+struct audit *org_audit(struct sim_org *self)
+{
+    return self->audit;
+}
+
 enum rt_err org_user_patch(struct sim_org *self, size_t i, int64_t expected,
                            const cJSON *fields, const struct sim_writer *who,
                            int64_t *version_out)
@@ -577,6 +689,10 @@ enum rt_err org_user_patch(struct sim_org *self, size_t i, int64_t expected,
     const cJSON *f;
     int64_t now;
     char old_v[24], new_v[24];
+    size_t n_fields = (size_t)cJSON_GetArraySize(fields), n_ch = 0;
+    struct audit_change *ch;
+    char **texts; /* owned: two per change */
+    struct audit_entry e;
 
     pthread_mutex_lock(&a->lock);
     if (a->version != expected) {
@@ -585,6 +701,10 @@ enum rt_err org_user_patch(struct sim_org *self, size_t i, int64_t expected,
         return RT_ECONFLICT;
     }
     now = clock_wall_ns();
+    /* The audit record carries every changed field with its old and new
+     * value, so the texts live until it is appended. */
+    ch = xcalloc(n_fields ? n_fields : 1, sizeof(*ch));
+    texts = xcalloc(2 * n_fields + 1, sizeof(*texts));
     cJSON_ArrayForEach(f, fields)
     {
         const char *k = f->string;
@@ -604,8 +724,12 @@ enum rt_err org_user_patch(struct sim_org *self, size_t i, int64_t expected,
             snprintf(prop, sizeof(prop), "user.%s", k);
             truth(self, a, now, prop, before, after, who);
         }
-        free(before);
-        free(after);
+        ch[n_ch].property = k;
+        ch[n_ch].old_value = old ? before : NULL;
+        ch[n_ch].new_value = after;
+        texts[2 * n_ch] = before;
+        texts[2 * n_ch + 1] = after;
+        n_ch++;
         if (old)
             cJSON_ReplaceItemInObjectCaseSensitive(a->doc, k,
                                                    cJSON_Duplicate(f, 1));
@@ -616,9 +740,18 @@ enum rt_err org_user_patch(struct sim_org *self, size_t i, int64_t expected,
     a->version++;
     snprintf(new_v, sizeof(new_v), "%lld", (long long)a->version);
     truth(self, a, now, "version", old_v, new_v, who);
+    audit_begin(self, a, who, now, AUDIT_SERVICE_DIRECTORY, AUDIT_ENTITY_USER,
+                AUDIT_ACTION_UPDATE, &e);
+    e.changes = ch;
+    e.n_changes = n_ch;
+    audit_append(self->audit, &e);
     snapshot_push(a);
     *version_out = a->version;
     pthread_mutex_unlock(&a->lock);
+    for (size_t k = 0; k < 2 * n_ch; k++)
+        free(texts[k]);
+    free(texts);
+    free(ch);
     return RT_OK;
 }
 
@@ -628,11 +761,18 @@ void org_set_presence(struct sim_org *self, size_t i, enum sim_presence p,
     struct sim_agent *a = &self->agents[i];
     enum sim_presence old;
     int64_t now = clock_wall_ns();
+    char *old_message = NULL;
+    int message_changed = 0;
+    struct audit_change ch[2];
+    struct audit_entry e;
+    size_t n_ch = 0;
 
     pthread_mutex_lock(&a->lock);
     old = a->presence;
     if (message) {
-        free(a->presence_message);
+        message_changed =
+            !a->presence_message || strcmp(a->presence_message, message);
+        old_message = a->presence_message; /* freed after the audit */
         a->presence_message = xstrdup(message);
     }
     if (old != p) {
@@ -640,8 +780,23 @@ void org_set_presence(struct sim_org *self, size_t i, enum sim_presence p,
         a->presence_wall_ns = now;
         truth(self, a, now, "presence", sim_presence_defs[old].name,
               sim_presence_defs[p].name, who);
+        hist_push(&a->hist[SIM_PROP_PRESENCE], now, (int)p);
+        ch[n_ch++] =
+            (struct audit_change){"systemPresence", sim_presence_defs[old].name,
+                                  sim_presence_defs[p].name};
+    }
+    if (message_changed)
+        ch[n_ch++] =
+            (struct audit_change){"message", old_message, a->presence_message};
+    if (n_ch) {
+        audit_begin(self, a, who, now, AUDIT_SERVICE_PRESENCE,
+                    AUDIT_ENTITY_USER_PRESENCE, AUDIT_ACTION_UPDATE, &e);
+        e.changes = ch;
+        e.n_changes = n_ch;
+        audit_append(self->audit, &e);
     }
     pthread_mutex_unlock(&a->lock);
+    free(old_message);
     if (old != p)
         run_hooks(self, i, SIM_PROP_PRESENCE, (int)old, (int)p, now, who);
 }
@@ -660,6 +815,20 @@ void org_set_routing(struct sim_org *self, size_t i, enum sim_routing r,
         a->routing_wall_ns = now;
         truth(self, a, now, "routing_status", sim_routing_names[old],
               sim_routing_names[r], who);
+        hist_push(&a->hist[SIM_PROP_ROUTING], now, (int)r);
+        /* The world's own routing changes are the ACD's, not a write
+         * anyone made: not audited. */
+        if (!who || !who->cause || strcmp(who->cause, "world")) {
+            struct audit_change ch = {"routingStatus", sim_routing_names[old],
+                                      sim_routing_names[r]};
+            struct audit_entry e;
+
+            audit_begin(self, a, who, now, AUDIT_SERVICE_ROUTING,
+                        AUDIT_ENTITY_USER, AUDIT_ACTION_UPDATE, &e);
+            e.changes = &ch;
+            e.n_changes = 1;
+            audit_append(self->audit, &e);
+        }
     }
     pthread_mutex_unlock(&a->lock);
     if (old != r)
@@ -749,16 +918,29 @@ void org_set_utilization(struct sim_org *self, size_t i, const cJSON *util,
     struct sim_agent *a = &self->agents[i];
     char *before, *after;
     int64_t now = clock_wall_ns();
+    int was_default;
 
     pthread_mutex_lock(&a->lock);
+    was_default = a->utilization == NULL;
     before = a->utilization ? cJSON_PrintUnformatted(a->utilization)
                             : xstrdup("Organization");
     cJSON_Delete(a->utilization);
     a->utilization = util ? cJSON_Duplicate(util, 1) : NULL;
     after = a->utilization ? cJSON_PrintUnformatted(a->utilization)
                            : xstrdup("Organization");
-    if (strcmp(before, after))
+    if (strcmp(before, after)) {
+        /* The org default has no agent-level value: an empty array. */
+        struct audit_change ch = {"utilization", was_default ? NULL : before,
+                                  a->utilization ? after : NULL};
+        struct audit_entry e;
+
         truth(self, a, now, "utilization", before, after, who);
+        audit_begin(self, a, who, now, AUDIT_SERVICE_ROUTING,
+                    AUDIT_ENTITY_AGENT_ROUTING_INFO, AUDIT_ACTION_UPDATE, &e);
+        e.changes = &ch;
+        e.n_changes = 1;
+        audit_append(self->audit, &e);
+    }
     pthread_mutex_unlock(&a->lock);
     free(before);
     free(after);
@@ -810,7 +992,13 @@ void org_set_skills(struct sim_org *self, size_t i, const size_t *skills,
 {
     struct sim_agent *a = &self->agents[i];
     int64_t now = clock_wall_ns();
-    char before[32], after[32], prop[96];
+    /* One audit record for the whole call: every skill it changed. */
+    struct skill_text {
+        char prop[96], before[32], after[32];
+    } *txt = xcalloc(self->n_skills + n + 1, sizeof(*txt));
+    struct audit_change *ch = xcalloc(self->n_skills + n + 1, sizeof(*ch));
+    size_t n_ch = 0;
+    struct audit_entry e;
 
     pthread_mutex_lock(&a->lock);
     if (replace) {
@@ -819,29 +1007,57 @@ void org_set_skills(struct sim_org *self, size_t i, const size_t *skills,
             for (size_t k = 0; k < n; k++)
                 keep |= skills[k] == s;
             if (!keep && a->skills[s].assigned) {
-                snprintf(prop, sizeof(prop), "skill.%s", self->skills[s].id);
-                snprintf(before, sizeof(before), "%g",
+                struct skill_text *t = &txt[n_ch];
+                snprintf(t->prop, sizeof(t->prop), "skill.%s",
+                         self->skills[s].id);
+                snprintf(t->before, sizeof(t->before), "%g",
                          a->skills[s].proficiency);
-                truth(self, a, now, prop, before, "", who);
+                truth(self, a, now, t->prop, t->before, "", who);
+                ch[n_ch++] = (struct audit_change){t->prop, t->before, NULL};
                 a->skills[s].assigned = 0;
             }
         }
     }
     for (size_t k = 0; k < n; k++) {
         struct skill_slot *slot = &a->skills[skills[k]];
+        struct skill_text *t = &txt[n_ch];
         if (slot->assigned && slot->proficiency == proficiency[k])
             continue;
-        snprintf(prop, sizeof(prop), "skill.%s", self->skills[skills[k]].id);
+        snprintf(t->prop, sizeof(t->prop), "skill.%s",
+                 self->skills[skills[k]].id);
         if (slot->assigned)
-            snprintf(before, sizeof(before), "%g", slot->proficiency);
-        else
-            before[0] = '\0';
-        snprintf(after, sizeof(after), "%g", proficiency[k]);
-        truth(self, a, now, prop, before, after, who);
+            snprintf(t->before, sizeof(t->before), "%g", slot->proficiency);
+        snprintf(t->after, sizeof(t->after), "%g", proficiency[k]);
+        truth(self, a, now, t->prop, t->before, t->after, who);
+        ch[n_ch++] = (struct audit_change){
+            t->prop, slot->assigned ? t->before : NULL, t->after};
         slot->assigned = 1;
         slot->proficiency = proficiency[k];
     }
+    if (n_ch) {
+        audit_begin(self, a, who, now, AUDIT_SERVICE_ROUTING,
+                    AUDIT_ENTITY_AGENT_ROUTING_INFO, AUDIT_ACTION_UPDATE, &e);
+        e.changes = ch;
+        e.n_changes = n_ch;
+        audit_append(self->audit, &e);
+    }
     pthread_mutex_unlock(&a->lock);
+    free(ch);
+    free(txt);
+}
+
+/* An audit entry about queue @q that names agent @a as its subject.
+ * Lock held. */
+static void queue_audit(const struct sim_org *self, const struct sim_agent *a,
+                        size_t q, const struct sim_writer *who, int64_t wall_ns,
+                        enum audit_action action, struct audit_entry *e)
+{
+    audit_begin(self, a, who, wall_ns, AUDIT_SERVICE_ROUTING,
+                AUDIT_ENTITY_QUEUE, action, e);
+    e->entity_id = self->queues[q].id;
+    e->entity_name = self->queues[q].name;
+    e->subject_id = a->id;
+    e->subject_name = agent_name(a);
 }
 
 int org_is_member(struct sim_org *self, size_t i, size_t q, int *joined)
@@ -863,16 +1079,23 @@ int org_set_member(struct sim_org *self, size_t i, size_t q, int member,
     struct sim_agent *a = &self->agents[i];
     char prop[96];
     int changed;
+    int64_t now;
+    struct audit_entry e;
 
     pthread_mutex_lock(&a->lock);
     changed = a->member[q] != (member != 0);
     if (changed) {
+        now = clock_wall_ns();
         a->member[q] = member != 0;
         if (!member)
             a->joined[q] = 0;
         snprintf(prop, sizeof(prop), "queue_member.%s", self->queues[q].id);
-        truth(self, a, clock_wall_ns(), prop, member ? "false" : "true",
+        truth(self, a, now, prop, member ? "false" : "true",
               member ? "true" : "false", who);
+        queue_audit(
+            self, a, q, who, now,
+            member ? AUDIT_ACTION_MEMBER_ADD : AUDIT_ACTION_MEMBER_REMOVE, &e);
+        audit_append(self->audit, &e);
     }
     pthread_mutex_unlock(&a->lock);
     return changed;
@@ -884,15 +1107,67 @@ int org_set_joined(struct sim_org *self, size_t i, size_t q, int joined,
     struct sim_agent *a = &self->agents[i];
     char prop[96];
     int ok;
+    int64_t now;
+    struct audit_entry e;
 
     pthread_mutex_lock(&a->lock);
     ok = a->member[q];
     if (ok && a->joined[q] != (joined != 0)) {
+        struct audit_change ch = {"joined", joined ? "false" : "true",
+                                  joined ? "true" : "false"};
+
+        now = clock_wall_ns();
         a->joined[q] = joined != 0;
         snprintf(prop, sizeof(prop), "queue_joined.%s", self->queues[q].id);
-        truth(self, a, clock_wall_ns(), prop, joined ? "false" : "true",
-              joined ? "true" : "false", who);
+        truth(self, a, now, prop, ch.old_value, ch.new_value, who);
+        queue_audit(self, a, q, who, now, AUDIT_ACTION_UPDATE, &e);
+        e.changes = &ch;
+        e.n_changes = 1;
+        audit_append(self->audit, &e);
     }
     pthread_mutex_unlock(&a->lock);
     return ok;
+}
+
+size_t org_history(struct sim_org *self, size_t i, enum sim_prop prop,
+                   int64_t from_wall_ns, int64_t to_wall_ns,
+                   struct org_interval **out)
+{
+    struct sim_agent *a = &self->agents[i];
+    const struct hist *h = &a->hist[prop];
+    struct org_interval *iv = NULL;
+    size_t n = 0;
+
+    pthread_mutex_lock(&a->lock);
+    for (uint32_t k = 0; k < h->len; k++) {
+        uint32_t at = (h->start + k) % h->cap;
+        int64_t start = h->t[at];
+        int64_t end = k + 1 < h->len ? h->t[(at + 1) % h->cap] : -1;
+
+        if (start >= to_wall_ns || (end >= 0 && end <= from_wall_ns))
+            continue;
+        if (!iv)
+            iv = xcalloc(h->len - k, sizeof(*iv));
+        iv[n].start_wall_ns = start;
+        iv[n].end_wall_ns = end;
+        iv[n].value = h->v[at];
+        n++;
+    }
+    pthread_mutex_unlock(&a->lock);
+    *out = iv;
+    return n;
+}
+
+uint64_t org_history_dropped(struct sim_org *self)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < self->n_agents; i++) {
+        struct sim_agent *a = &self->agents[i];
+        pthread_mutex_lock(&a->lock);
+        n += a->hist[SIM_PROP_PRESENCE].dropped +
+             a->hist[SIM_PROP_ROUTING].dropped;
+        pthread_mutex_unlock(&a->lock);
+    }
+    return n;
 }

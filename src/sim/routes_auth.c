@@ -6,11 +6,19 @@
  * or 401 is unknown (genesys-api.md §1.2); we answer 400 as the captured
  * examples do.  The integration actor's client id is accepted with the same
  * secret so a second client can be exercised.
+ *
+ * Token requests are limited per known client id
+ * (world.rate_limit.token_per_minute, sim_tokens_login): beyond it the
+ * answer is the normalized 429 of genesys-api.md §3, an ErrorBody with
+ * Retry-After.  Whether login answers 429 in that shape is not documented;
+ * it is the platform's shape, and the client must cope with it either way.
+ * The limit is checked before the secret, as a front door would.
  */
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "sim/routes.h"
 
 static void oauth_error(struct sim_req *req, int status, const char *error,
@@ -68,6 +76,19 @@ void route_oauth_token(struct sim_req *req)
     if (!user || !pass) {
         oauth_error(req, 400, "invalid_client", "client not found");
         goto out;
+    }
+    if (client_known(req->cfg, user)) {
+        int64_t wait = sim_tokens_login(
+            req->tokens, user, req->cfg->world.token_rate_limit_per_min,
+            clock_mono_ns());
+        if (wait) {
+            req->retry_after_s = wait;
+            sim_reply_error(req, 429, "too.many.requests.retry.after",
+                            "Rate limit exceeded the maximum. Retry the "
+                            "request in [%lld] seconds",
+                            (long long)wait);
+            goto out;
+        }
     }
     if (!client_known(req->cfg, user) ||
         strcmp(pass, req->cfg->client_secret)) {

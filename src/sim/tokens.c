@@ -23,12 +23,21 @@ struct token {
     int64_t window_count;
 };
 
+/* One client's token-request budget: the theoretical arrival time of its
+ * next request (GCRA). */
+struct login_budget {
+    char client_id[64];
+    int64_t tat_mono_ns;
+};
+
 struct sim_tokens {
     pthread_mutex_t lock;
     struct token *tokens;
     size_t n, cap;
     int64_t lifetime_ns;
     int64_t per_minute;
+    struct login_budget logins[SIM_TOKENS_CLIENTS_MAX];
+    size_t n_logins;
 };
 
 struct sim_tokens *sim_tokens_new(int64_t lifetime_ns, int64_t per_minute)
@@ -136,4 +145,48 @@ void sim_tokens_rate_none(struct sim_tokens *self, struct sim_rate *out)
     out->allowed = self->per_minute > 0 ? self->per_minute : UNLIMITED_ALLOWED;
     out->reset_s = 60;
     out->limited = 0;
+}
+
+int64_t sim_tokens_login(struct sim_tokens *self, const char *client_id,
+                         int64_t per_minute, int64_t now_mono_ns)
+{
+    struct login_budget *b = NULL;
+    int64_t interval, burst, tat, wait = 0;
+
+    if (per_minute <= 0)
+        return 0;
+    interval = WINDOW_NS / per_minute;
+    /* The bucket holds per_minute requests: the one being made plus
+     * per_minute - 1 earlier ones may be ahead of the steady rate. */
+    burst = interval * (per_minute - 1);
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < self->n_logins && !b; i++)
+        if (!strcmp(self->logins[i].client_id, client_id))
+            b = &self->logins[i];
+    if (!b && self->n_logins < SIM_TOKENS_CLIENTS_MAX) {
+        b = &self->logins[self->n_logins++];
+        snprintf(b->client_id, sizeof(b->client_id), "%s", client_id);
+        b->tat_mono_ns = now_mono_ns;
+    }
+    if (b) {
+        tat = b->tat_mono_ns > now_mono_ns ? b->tat_mono_ns : now_mono_ns;
+        if (tat - now_mono_ns > burst) {
+            /* Round up: a client that waits this long is accepted. */
+            wait = (tat - burst - now_mono_ns + NS_PER_S - 1) / NS_PER_S;
+            if (wait < 1)
+                wait = 1;
+        } else {
+            b->tat_mono_ns = tat + interval;
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
+    return wait;
+}
+
+void sim_tokens_each(struct sim_tokens *self, sim_token_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < self->n; i++)
+        fn(ctx, self->tokens[i].text, &self->tokens[i].info);
+    pthread_mutex_unlock(&self->lock);
 }

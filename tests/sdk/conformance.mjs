@@ -420,6 +420,116 @@ async function run(platformClient, sdkDir, sim) {
                'two requests share a correlation id');
     });
 
+    // -----------------------------------------------------------------
+    // Notifications (genesys-api.md §4) through the SDK's NotificationsApi:
+    // channels and subscriptions over REST (the stream itself is checked
+    // by tests/integration/test_sim_notify.c).
+    const notifications = new platformClient.NotificationsApi();
+    const n = {}; // channel and agent ids for the notification checks
+
+    await check('postNotificationsChannels', async () => {
+        const ch = await notifications.postNotificationsChannels();
+        shape(ch, 'Channel');
+        expect(/^streaming-0-[a-z0-9]{26}$/.test(ch.id), `id ${ch.id}`);
+        expectEqual(ch.connectUri,
+                    `ws://127.0.0.1:${new URL(ch.connectUri).port}/` +
+                    `channels/${ch.id}`, 'connectUri');
+        expectIso(ch.expires, 'expires');
+        const hours = (Date.parse(ch.expires) - Date.now()) / 3600000;
+        expect(hours > 23.9 && hours <= 24, `expires in ${hours} h`);
+        n.channel = ch.id;
+        const u = await users.getUsers({ pageSize: 2 });
+        n.agents = u.entities.map((e) => e.id);
+    });
+
+    await check('getNotificationsChannels lists the channel', async () => {
+        const r = await notifications.getNotificationsChannels(
+            { includechannels: 'oauthclient' });
+        shape(r, 'ChannelEntityListing');
+        expect(r.entities.some((c) => c.id === n.channel),
+               'channel not listed');
+    });
+
+    await check('headNotificationsChannel: 200, unknown id 404',
+                async () => {
+        const ok = await extended(client, () =>
+            notifications.headNotificationsChannel(n.channel));
+        expectEqual(ok.status, 200, 'HTTP status');
+        const r = await rejection(extended(client, () =>
+            notifications.headNotificationsChannel('streaming-0-unknown')),
+            'headNotificationsChannel');
+        expectEqual(r.status, 404, 'HTTP status');
+    });
+
+    await check('postNotificationsChannelSubscriptions: combined topic ' +
+                'expands, unknown user rejected', async () => {
+        const a = n.agents[0];
+        const unknown = 'v2.users.00000000-0000-4000-8000-000000000000.presence';
+        const r = await notifications.postNotificationsChannelSubscriptions(
+            n.channel,
+            [{ id: `v2.users.${a}?presence&routingStatus&activity` },
+             { id: unknown }]);
+        shape(r, 'ChannelTopicEntityListing');
+        for (const t of ['presence', 'routingStatus', 'activity']) {
+            const e = r.entities.find((x) => x.id === `v2.users.${a}.${t}`);
+            expect(e, `v2.users.${a}.${t} missing`);
+            expectEqual(e.state, 'Permitted', `${t} state`);
+        }
+        const bad = r.entities.find((x) => x.id === unknown);
+        expect(bad, 'rejected topic missing');
+        expectEqual(bad.state, 'Rejected', 'state');
+        expect(typeof bad.rejectionReason === 'string' &&
+               bad.rejectionReason.length > 0, 'rejectionReason');
+    });
+
+    await check('putNotificationsChannelSubscriptions replaces the list',
+                async () => {
+        const topic = `v2.users.${n.agents[1]}.presence`;
+        const r = await notifications.putNotificationsChannelSubscriptions(
+            n.channel, [{ id: topic }], { ignoreErrors: true });
+        shape(r, 'ChannelTopicEntityListing');
+        expectEqual(JSON.stringify(r.entities.map((e) => e.id)),
+                    JSON.stringify([topic]), 'topics');
+        const g = await notifications.getNotificationsChannelSubscriptions(
+            n.channel);
+        shape(g, 'ChannelTopicEntityListing');
+        expectEqual(JSON.stringify(g.entities.map((e) => e.id)),
+                    JSON.stringify([topic]), 'GET topics');
+    });
+
+    await check('deleteNotificationsChannelSubscriptions removes all',
+                async () => {
+        await notifications.deleteNotificationsChannelSubscriptions(
+            n.channel);
+        const g = await notifications.getNotificationsChannelSubscriptions(
+            n.channel);
+        shape(g, 'ChannelTopicEntityListing');
+        expectEqual(g.entities.length, 0, 'entities');
+    });
+
+    await check('subscriptions of an unknown channel: 404 ErrorBody',
+                async () => {
+        const r = await rejection(
+            notifications.getNotificationsChannelSubscriptions(
+                'streaming-0-unknown'),
+            'getNotificationsChannelSubscriptions');
+        shape(r, 'ErrorBody');
+        expectEqual(r.status, 404, 'ErrorBody.status');
+    });
+
+    await check('more than 1,000 topics on a channel: 400 ErrorBody',
+                async () => {
+        const topics = [];
+        for (let k = 0; k < 1001; k++)
+            topics.push({ id: `v2.users.no-such-user-${k}.presence` });
+        const r = await rejection(
+            notifications.putNotificationsChannelSubscriptions(n.channel,
+                                                               topics),
+            'putNotificationsChannelSubscriptions');
+        shape(r, 'ErrorBody');
+        expectEqual(r.status, 400, 'ErrorBody.status');
+    });
+
     await check('getUsers pageSize=100: all 5 agents', async () => {
         const r = await users.getUsers({ pageSize: 100 });
         shape(r, 'UserEntityListing');
@@ -856,6 +966,181 @@ async function run(platformClient, sdkDir, sim) {
         shape(r, 'UserQueueEntityListing');
         expect(!r.entities.some((e) => e.id === s.queue),
                'non-member pair was applied');
+    });
+
+    // -----------------------------------------------------------------
+    // Audit (genesys-api.md §5) and analytics user details (§6), through
+    // the SDK's AuditApi and AnalyticsApi.
+    const audit = new platformClient.AuditApi();
+    const analytics = new platformClient.AnalyticsApi();
+    const HOUR_MS = 3600 * 1000;
+    // Turns a query that never finishes into a failure; measures nothing.
+    const QUERY_GUARD_MS = 30000;
+    const ANALYTICS_PRESENCES = ['AVAILABLE', 'AWAY', 'BUSY', 'OFFLINE',
+        'IDLE', 'ON_QUEUE', 'MEAL', 'TRAINING', 'MEETING', 'BREAK'];
+    const interval = `${new Date(Date.now() - HOUR_MS).toISOString()}/` +
+                     `${new Date(Date.now() + HOUR_MS).toISOString()}`;
+    const audited = s.users?.[3];
+
+    await check('postAuditsQuery after two PATCHes by this client',
+                async () => {
+        for (const department of ['Audited-1', 'Audited-2']) {
+            const u = await users.getUser(audited);
+            await users.patchUser(audited, { version: u.version, department });
+        }
+        const st = await audit.postAuditsQuery({
+            interval, serviceName: 'Directory',
+            filters: [{ property: 'EntityId', value: audited }],
+            sort: [{ name: 'Timestamp', sortOrder: 'ascending' }] });
+        shape(st, 'AuditQueryExecutionStatusResponse');
+        expectOneOf(st.state, ['Queued', 'Running', 'Succeeded'], 'state');
+        expectEqual(st.interval, interval, 'interval echoed');
+        expectEqual(st.serviceName, 'Directory', 'serviceName echoed');
+        expectEqual(st.filters?.[0]?.value, audited, 'filters echoed');
+        expectIso(st.startDate, 'startDate');
+        s.auditQuery = st.id;
+    });
+
+    await check('getAuditsQueryTransactionId until Succeeded', async () => {
+        expect(s.auditQuery, 'no query was created');
+        const guard = Date.now() + QUERY_GUARD_MS;
+        for (;;) {
+            const st = await audit.getAuditsQueryTransactionId(s.auditQuery);
+            shape(st, 'AuditQueryExecutionStatusResponse');
+            expectEqual(st.id, s.auditQuery, 'id');
+            if (st.state === 'Succeeded')
+                break;
+            expectOneOf(st.state, ['Queued', 'Running'], 'state');
+            expect(Date.now() < guard, `still ${st.state}`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+    });
+
+    await check('getAuditsQueryTransactionIdResults pages by cursor',
+                async () => {
+        const seen = [];
+        let cursor;
+        let pages = 0;
+        do {
+            const r = await audit.getAuditsQueryTransactionIdResults(
+                s.auditQuery, { pageSize: 1, cursor, expand: ['user'] });
+            shape(r, 'AuditQueryExecutionResultsResponse');
+            expectEqual(r.id, s.auditQuery, 'id');
+            expectEqual(r.pageSize, 1, 'pageSize');
+            expect(r.entities.length <= 1, 'more than pageSize entities');
+            seen.push(...r.entities);
+            cursor = r.cursor;
+            pages++;
+            expect(pages <= 100, 'the cursor never ends');
+        } while (cursor);
+        expect(pages >= 2, `one page only (${seen.length} records)`);
+        const mine = seen.filter((e) => e.propertyChanges?.some((p) =>
+            p.property === 'department' &&
+            /^Audited-/.test(p.newValues?.[0])));
+        expectEqual(mine.length, 2, 'records of the two PATCHes');
+        for (const e of mine) {
+            shape(e, 'AuditLogMessage');
+            expectEqual(e.client?.id, info.clientId, 'client.id');
+            expectEqual(e.serviceName, 'Directory', 'serviceName');
+            expectEqual(e.entityType, 'User', 'entityType');
+            expectEqual(e.action, 'Update', 'action');
+            expectEqual(e.level, 'SYSTEM', 'level');
+            expectEqual(e.status, 'SUCCESS', 'status');
+            expectEqual(e.entity?.id, audited, 'entity.id');
+            expectIso(e.eventDate, 'eventDate');
+        }
+        expect(mine[0].eventDate <= mine[1].eventDate, 'ascending order');
+        expectEqual(mine[1].propertyChanges[0].oldValues[0], 'Audited-1',
+                    'oldValues of the second PATCH');
+    });
+
+    await check('postAuditsQueryRealtime pages by number', async () => {
+        const r = await audit.postAuditsQueryRealtime({
+            interval, filters: [{ property: 'ClientId', value: info.clientId }],
+            pageSize: 2, pageNumber: 1 }, { expand: ['user'] });
+        shape(r, 'AuditRealtimeQueryResultsResponse');
+        expect(r.total >= 2, `total ${r.total}`);
+        expectEqual(r.pageSize, 2, 'pageSize');
+        expectEqual(r.pageNumber, 1, 'pageNumber');
+        expectEqual(r.pageCount, Math.ceil(r.total / 2), 'pageCount');
+        expectEqual(r.entities.length, 2, 'entities on page 1');
+        for (const e of r.entities) {
+            shape(e, 'AuditLogMessage');
+            expectEqual(e.client?.id, info.clientId, 'client.id');
+        }
+    });
+
+    await check('getAuditsQueryServicemapping', async () => {
+        for (const m of [await audit.getAuditsQueryServicemapping(),
+            await audit.getAuditsQueryRealtimeServicemapping()]) {
+            shape(m, 'AuditQueryServiceMapping');
+            const names = m.services.map((x) => x.name);
+            for (const n of ['Directory', 'Presence', 'Routing'])
+                expect(names.includes(n), `${n} missing from ${names}`);
+        }
+    });
+
+    await check('postAuditsQuery without an interval: 400 ErrorBody',
+                async () => {
+        const r = await rejection(
+            audit.postAuditsQuery({ serviceName: 'Directory' }),
+            'postAuditsQuery');
+        shape(r, 'ErrorBody');
+        expectEqual(r.status, 400, 'ErrorBody.status');
+        expect(/interval/.test(r.message), `message ${r.message}`);
+    });
+
+    await check('postAnalyticsUsersDetailsQuery for one user', async () => {
+        // users[1] changed presence in the checks above.
+        const r = await analytics.postAnalyticsUsersDetailsQuery({
+            interval, order: 'asc',
+            userFilters: [{ type: 'or', predicates: [{ type: 'dimension',
+                dimension: 'userId', operator: 'matches',
+                value: s.users[1] }] }],
+            paging: { pageSize: 100, pageNumber: 1 } });
+        shape(r, 'AnalyticsUserDetailsQueryResponse');
+        expectEqual(r.totalHits, 1, 'totalHits');
+        const d = r.userDetails[0];
+        expectEqual(d.userId, s.users[1], 'userId');
+        expect(d.primaryPresence.length >= 2,
+               `${d.primaryPresence.length} presence intervals`);
+        expect(d.routingStatus.length >= 1, 'no routing status intervals');
+        for (const [list, key, allowed] of [
+            [d.primaryPresence, 'systemPresence', ANALYTICS_PRESENCES],
+            [d.routingStatus, 'routingStatus', ROUTING_STATUSES]]) {
+            list.forEach((iv, k) => {
+                expectIso(iv.startTime, `${key}[${k}].startTime`);
+                expectOneOf(iv[key], allowed, `${key}[${k}]`);
+                if (k + 1 < list.length)
+                    expectEqual(iv.endTime, list[k + 1].startTime,
+                                `${key}[${k}].endTime`);
+                else
+                    expect(!('endTime' in iv),
+                           `the open ${key} interval has an endTime`);
+            });
+        }
+        expectEqual(d.primaryPresence.at(-1).systemPresence, 'ON_QUEUE',
+                    'current presence');
+    });
+
+    await check('postAnalyticsUsersDetailsQuery pages over users',
+                async () => {
+        const r = await analytics.postAnalyticsUsersDetailsQuery({
+            interval, paging: { pageSize: 2, pageNumber: 3 } });
+        shape(r, 'AnalyticsUserDetailsQueryResponse');
+        expectEqual(r.totalHits, 5, 'totalHits');
+        expectEqual(r.userDetails?.length, 1, 'users on the last page');
+        expectEqual(r.userDetails[0].userId, s.users[4], 'userId');
+    });
+
+    await check('postAnalyticsUsersDetailsQuery bad paging: 400 ErrorBody',
+                async () => {
+        const r = await rejection(analytics.postAnalyticsUsersDetailsQuery({
+            interval, paging: { pageSize: 1000, pageNumber: 1 } }),
+        'postAnalyticsUsersDetailsQuery');
+        shape(r, 'ErrorBody');
+        expectEqual(r.status, 400, 'ErrorBody.status');
+        expect(/paging\.pageSize/.test(r.message), `message ${r.message}`);
     });
 }
 

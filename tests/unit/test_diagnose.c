@@ -5,8 +5,15 @@
  * and checks one behaviour of diagnose(): own vs foreign bumps, a planted
  * routing signal found with its lag, no writer, too little data, the
  * conflicts and their 2x2 table, the checker, determinism, parameters,
- * and the state of an agent at a time.  Permutations are kept at 199 so
- * the whole program runs in well under two seconds.
+ * the state of an agent at a time, the audit trail's writers (one,
+ * several, our own client left out or inferred, the tolerance, the
+ * verdicts it names or does not), the merge of poll, stream and
+ * analytics observations, and the audit's time of each write resolving
+ * what a slow poll's brackets cannot (and a writer that follows a
+ * transition named as its writer, not as another writer).  Audit
+ * records are written to audit.csv in the recorder's columns through
+ * base/csv.  Permutations are kept at 199 so the whole program runs in
+ * well under two seconds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +32,7 @@
 #include "analysis/diagnose.h"
 #include "analysis/runload.h"
 #include "analysis/stats.h"
+#include "base/csv.h"
 #include "base/xalloc.h"
 #include "harness/history.h"
 #include "support/files.h"
@@ -36,6 +44,8 @@ struct fx {
     char dir[512];
     struct history *h;
     struct runload *run;
+    struct csv *audit;     /* audit.csv, opened by the first record */
+    const char *client_id; /* run.json target.client_id, NULL: none */
 };
 
 static int setup_all(void **state)
@@ -68,6 +78,7 @@ static int teardown(void **state)
     struct fx *fx = *state;
 
     history_close(fx->h);
+    csv_abort(fx->audit);
     runload_free(fx->run);
     free(fx);
     return 0;
@@ -83,6 +94,8 @@ static void write_run_json(const struct fx *fx, int64_t end_ms)
     cJSON_AddStringToObject(o, "version", "0.0.0-test");
     t = cJSON_AddObjectToObject(o, "target");
     cJSON_AddBoolToObject(t, "simulator", 0);
+    if (fx->client_id)
+        cJSON_AddStringToObject(t, "client_id", fx->client_id);
     cJSON_AddNumberToObject(o, "start_wall_ns", (double)T0);
     cJSON_AddNumberToObject(o, "end_wall_ns", (double)(T0 + end_ms * MS));
     cJSON_AddBoolToObject(o, "interrupted", 0);
@@ -99,6 +112,10 @@ static const struct runload *finish(struct fx *fx, int64_t end_ms)
 {
     assert_int_equal(history_close(fx->h), RT_OK);
     fx->h = NULL;
+    if (fx->audit) {
+        assert_int_equal(csv_close(fx->audit), RT_OK);
+        fx->audit = NULL;
+    }
     write_run_json(fx, end_ms);
     assert_int_equal(runload_load(&fx->run, fx->dir), RT_OK);
     return fx->run;
@@ -150,6 +167,87 @@ static void routing_obs(struct fx *fx, const char *agent, const char *old_v,
 {
     state_obs(fx, agent, "routing_status", old_v, new_v, at_ms - 100,
               at_ms + 100, at_ms);
+}
+
+/* A presence or routing change seen by @source ("stream", "analytics"):
+ * the stream's bracket is the receive time, analytics' is the server
+ * time itself. */
+static void source_obs(struct fx *fx, const char *source, const char *agent,
+                       const char *prop, const char *old_v, const char *new_v,
+                       int64_t start_ms, int64_t end_ms, int64_t server_ms)
+{
+    struct history_observation ob = {
+        .agent = agent,
+        .property = prop,
+        .old_value = old_v,
+        .new_value = new_v,
+        .bracket_start_wall_ns = T0 + start_ms * MS,
+        .bracket_end_wall_ns = T0 + end_ms * MS,
+        .server_wall_ns = server_ms ? T0 + server_ms * MS : 0,
+        .source = source,
+        .request_seq = -1,
+    };
+    history_observation(fx->h, &ob);
+}
+
+static void analytics_obs(struct fx *fx, const char *agent, const char *prop,
+                          const char *old_v, const char *new_v, int64_t at_ms)
+{
+    source_obs(fx, "analytics", agent, prop, old_v, new_v, at_ms, at_ms, at_ms);
+}
+
+/* Who wrote an audit record (empty strings for what it does not say). */
+struct who {
+    const char *level, *user_id, *user_name, *client_id, *application;
+};
+
+static const struct who CRM = {"SYSTEM", "", "", "crm-sync-client", "CRM Sync"};
+static const struct who JANE = {"USER", "u-jane", "Jane Doe", "ui-client", ""};
+static const struct who OURS = {"SYSTEM", "", "", "racetrace-client", ""};
+static const struct who ENGINE = {"SYSTEM", "", "", "", "routing-engine"};
+
+/* One audit.csv row (the recorder's columns, written through base/csv). */
+static void audit_row(struct fx *fx, const char *id, const char *agent,
+                      int64_t at_ms, const struct who *w,
+                      const char *entity_type, const char *status)
+{
+    static const char *const cols[] = {
+        "audit_id",    "event_wall_ns", "event_iso",   "agent",
+        "service",     "entity_type",   "action",      "level",
+        "status",      "user_id",       "user_name",   "client_id",
+        "application", "properties",    "changes_json"};
+    struct csv_row row;
+
+    if (!fx->audit)
+        assert_int_equal(csv_open_in(&fx->audit, fx->dir, "audit.csv", cols,
+                                     sizeof(cols) / sizeof(cols[0]),
+                                     CSV_ATOMIC),
+                         RT_OK);
+    csv_row_init(&row);
+    csv_row_str(&row, id);
+    csv_row_i64(&row, T0 + at_ms * MS);
+    csv_row_time(&row, T0 + at_ms * MS);
+    csv_row_str(&row, agent);
+    csv_row_str(&row, "Directory");
+    csv_row_str(&row, entity_type);
+    csv_row_str(&row, "Update");
+    csv_row_str(&row, w->level);
+    csv_row_str(&row, status);
+    csv_row_str(&row, w->user_id);
+    csv_row_str(&row, w->user_name);
+    csv_row_str(&row, w->client_id);
+    csv_row_str(&row, w->application);
+    csv_row_str(&row, "version");
+    csv_row_str(&row, "[{\"property\":\"version\"}]");
+    assert_int_equal(csv_write_row(fx->audit, &row), RT_OK);
+    csv_row_release(&row);
+}
+
+/* A successful update of a User by @w at @at_ms. */
+static void audit_user(struct fx *fx, const char *id, const char *agent,
+                       int64_t at_ms, const struct who *w)
+{
+    audit_row(fx, id, agent, at_ms, w, "User", "SUCCESS");
 }
 
 struct op_spec {
@@ -1116,6 +1214,736 @@ static void state_at_is_the_value_after_the_last_transition(void **state)
     diagnose_free(d);
 }
 
+/* ---- 10. audit attribution ------------------------------------------ */
+
+/* The bump's writer label, or NULL. */
+static const char *writer_of(const struct diagnosis *d, const char *agent,
+                             int64_t version)
+{
+    const struct diag_bump *b = &d->bumps[bump_index(d, agent, version)];
+
+    if (!b->audit)
+        return NULL;
+    assert_int_not_equal(b->writer, DIAG_NONE);
+    return d->writers[b->writer].label;
+}
+
+static void expect_writer(const struct diagnosis *d, const char *agent,
+                          int64_t version, const char *label,
+                          const char *audit_id, int ambiguous)
+{
+    const struct diag_bump *b = &d->bumps[bump_index(d, agent, version)];
+    const char *got = writer_of(d, agent, version);
+
+    if ((label == NULL) != (got == NULL) ||
+        (label && (strcmp(label, got) || strcmp(b->audit->id, audit_id) ||
+                   b->audit_ambiguous != ambiguous))) {
+        fprintf(stderr,
+                "'%s' version %lld: writer %s (record %s, ambiguous %d); "
+                "want %s (record %s, ambiguous %d)\n",
+                agent, (long long)version, got ? got : "none",
+                b->audit ? b->audit->id : "-", b->audit_ambiguous,
+                label ? label : "none", audit_id ? audit_id : "-", ambiguous);
+        fail();
+    }
+}
+
+/* The time bump @version of @agent was given, and where it came from. */
+static void expect_time(const struct diagnosis *d, const char *agent,
+                        int64_t version, enum diag_time_source source,
+                        int64_t t_ms)
+{
+    const struct diag_bump *b = &d->bumps[bump_index(d, agent, version)];
+
+    if (b->time_source != source || b->t_ns != T0 + t_ms * MS) {
+        fprintf(stderr,
+                "'%s' version %lld: time %lld ms from %s; want %lld ms from "
+                "%s\n",
+                agent, (long long)version, (long long)((b->t_ns - T0) / MS),
+                diag_time_source_name(b->time_source), (long long)t_ms,
+                diag_time_source_name(source));
+        fail();
+    }
+}
+
+#define CRM_LABEL                                                              \
+    "OAuth client 'crm-sync-client' (application 'CRM Sync', level SYSTEM)"
+#define JANE_LABEL "user 'Jane Doe' (id u-jane, level USER)"
+
+static void audit_records_name_the_writer_of_each_foreign_bump(void **state)
+{
+    struct fx *fx = *state;
+    const struct runload *run;
+    struct diagnosis *d;
+
+    fx->client_id = "racetrace-client";
+    /* a v2: one record by the integration inside the bracket. */
+    version_obs(fx, "a", 1, 2, 1000, 1200);
+    audit_user(fx, "r1", "a", 1100, &CRM);
+    /* a v3: our own write, audited under our client: never a writer. */
+    write_req(fx, "a", 1, 2, 200, 2000);
+    version_obs(fx, "a", 2, 3, 1950, 2100);
+    audit_user(fx, "r2", "a", 2050, &OURS);
+    /* a v4: our client's record and Jane's fit; ours does not count, so
+     * Jane is the one writer. */
+    version_obs(fx, "a", 3, 4, 3000, 3200);
+    audit_user(fx, "r3", "a", 3100, &OURS);
+    audit_user(fx, "r4", "a", 3150, &JANE);
+    /* b v2: the integration 0.5 s before the bracket, Jane inside it:
+     * several writers, the nearest (Jane) taken and flagged. */
+    version_obs(fx, "b", 1, 2, 5000, 5100);
+    audit_user(fx, "r5", "b", 4500, &CRM);
+    audit_user(fx, "r6", "b", 5060, &JANE);
+    /* c v2: records 1.2 s before and 1.1 s after the bracket: outside the
+     * 1 s tolerance; a failed update and another entity inside it. */
+    version_obs(fx, "c", 1, 2, 7000, 7100);
+    audit_user(fx, "r7", "c", 5800, &CRM);
+    audit_user(fx, "r8", "c", 8200, &CRM);
+    audit_row(fx, "r9", "c", 7050, &CRM, "User", "FAILURE");
+    audit_row(fx, "r10", "c", 7060, &CRM, "Queue", "SUCCESS");
+    /* c v3, v4: two hidden bumps of one bracket take the integration's
+     * two records in order. */
+    version_obs(fx, "c", 2, 4, 11000, 11500);
+    audit_user(fx, "r12", "c", 11300, &CRM);
+    audit_user(fx, "r11", "c", 11100, &CRM);
+    /* A user the run never saw. */
+    audit_user(fx, "r13", "zz", 11100, &CRM);
+    run = finish(fx, 14000);
+
+    assert_true(run->has_audit);
+    assert_int_equal(run->n_audits, 12);
+    assert_int_equal(run->n_audits_unknown_agent, 1);
+    assert_string_equal(run->client_id, "racetrace-client");
+    d = diagnose_ok(run);
+    assert_int_equal(d->n_foreign, 6);
+    assert_string_equal(d->own_client, "racetrace-client");
+    assert_false(d->own_client_inferred);
+    expect_writer(d, "a", 2, CRM_LABEL, "r1", 0);
+    expect_writer(d, "a", 3, NULL, NULL, 0);
+    assert_null(d->bumps[bump_index(d, "a", 3)].audit);
+    expect_writer(d, "a", 4, JANE_LABEL, "r4", 0);
+    expect_writer(d, "b", 2, JANE_LABEL, "r6", 1);
+    expect_writer(d, "c", 2, NULL, NULL, 0);
+    expect_writer(d, "c", 3, CRM_LABEL, "r11", 0);
+    expect_writer(d, "c", 4, CRM_LABEL, "r12", 0);
+    assert_int_equal(d->audit_attributed, 5);
+    assert_int_equal(d->audit_ambiguous, 1);
+    /* An unambiguous record times its bump (hidden ones too, in order);
+     * an ambiguous one, no record and our own writes keep the bracket
+     * end. */
+    expect_time(d, "a", 2, DIAG_TIME_AUDIT, 1100);
+    expect_time(d, "a", 3, DIAG_TIME_BRACKET, 2100);
+    expect_time(d, "a", 4, DIAG_TIME_AUDIT, 3150);
+    expect_time(d, "b", 2, DIAG_TIME_BRACKET, 5100);
+    expect_time(d, "c", 2, DIAG_TIME_BRACKET, 7100);
+    expect_time(d, "c", 3, DIAG_TIME_AUDIT, 11100);
+    expect_time(d, "c", 4, DIAG_TIME_AUDIT, 11300);
+    assert_int_equal(d->audit_timed, 4);
+    assert_int_equal(d->audit_own, 2);
+    /* Usable: everything but our two, the failure and the queue. */
+    assert_int_equal(d->audit_usable, 8);
+    /* Writers: most bumps first. */
+    assert_int_equal(d->n_writers, 2);
+    assert_string_equal(d->writers[0].label, CRM_LABEL);
+    assert_int_equal(d->writers[0].kind, DIAG_WRITER_CLIENT);
+    assert_string_equal(d->writers[0].id, "crm-sync-client");
+    assert_string_equal(d->writers[0].level, "SYSTEM");
+    assert_int_equal(d->writers[0].bumps, 3);
+    assert_int_equal(d->writers[0].ambiguous, 0);
+    assert_string_equal(d->writers[1].label, JANE_LABEL);
+    assert_int_equal(d->writers[1].kind, DIAG_WRITER_USER);
+    assert_string_equal(d->writers[1].id, "u-jane");
+    assert_int_equal(d->writers[1].bumps, 2);
+    assert_int_equal(d->writers[1].ambiguous, 1);
+    /* The timing attribution is kept underneath, and counted once. */
+    assert_int_equal(d->attr_counts[DIAG_ATTR_UNEXPLAINED], 6);
+    assert_int_equal(d->unaudited[DIAG_ATTR_UNEXPLAINED], 1);
+    assert_int_equal(d->writers[0].by_cause[DIAG_CAUSE_OTHER_WRITER], 3);
+    /* Too few for any verdict, but the audit is reported. */
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_INCONCLUSIVE);
+    assert_non_null(strstr(d->verdict.text,
+                           "Audit records name the writer of 5 of the 6 "
+                           "foreign bumps (1 of them ambiguous"));
+    assert_non_null(strstr(d->verdict.text, "The most: " CRM_LABEL " (3)"));
+    diagnose_free(d);
+}
+
+/* An integration: @n foreign bumps on @n agents at quiet moments, each
+ * with the integration's record; our own writes audited under our
+ * client; one bump by Jane. */
+static void plant_integration(struct fx *fx, int n, int with_audit)
+{
+    for (int a = 0; a < n; a++) {
+        char id[32], rid[32];
+        int64_t t = 5000 + (int64_t)a * 7000;
+        snprintf(id, sizeof(id), "int-%02d", a);
+        /* Our write first, then the integration's. */
+        write_req(fx, id, a + 1, 1, 200, t - 2000);
+        version_obs(fx, id, 1, 2, t - 2050, t - 1900);
+        version_obs(fx, id, 2, 3, t - 100, t + 100);
+        if (!with_audit)
+            continue;
+        snprintf(rid, sizeof(rid), "own-%d", a);
+        audit_user(fx, rid, id, t - 1950, &OURS);
+        snprintf(rid, sizeof(rid), "crm-%d", a);
+        audit_user(fx, rid, id, t, a == n - 1 ? &JANE : &CRM);
+    }
+}
+
+static void other_writer_from_the_audit_names_the_client(void **state)
+{
+    struct fx *fx = *state;
+    const struct runload *run;
+    struct diagnosis *d;
+    const struct diag_writer *w;
+
+    fx->client_id = "racetrace-client";
+    plant_integration(fx, 8, 1);
+    run = finish(fx, 70000);
+    d = diagnose_ok(run);
+    assert_int_equal(d->n_foreign, 8);
+    assert_int_equal(d->raw.n_own, 8);
+    /* 8 unexplained bumps are too few for "other-writer" by timing
+     * alone (10), but the audit names the writer of 7 of them. */
+    assert_int_equal(d->attr_counts[DIAG_ATTR_UNEXPLAINED], 8);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_OTHER_WRITER);
+    assert_string_equal(d->verdict.signal, "audit");
+    assert_int_not_equal(d->verdict.writer, DIAG_NONE);
+    w = &d->writers[d->verdict.writer];
+    assert_string_equal(w->label, CRM_LABEL);
+    assert_int_equal(d->verdict.writer_bumps, 7);
+    assert_int_equal(d->verdict.writer_of, 8);
+    assert_non_null(strstr(d->verdict.headline, CRM_LABEL " wrote 7 of 8 "
+                                                          "foreign bumps"));
+    assert_non_null(strstr(d->verdict.text, "another OAuth client than this "
+                                            "job's ('racetrace-client')"));
+    /* Our own client is never a writer. */
+    for (size_t i = 0; i < d->n_writers; i++)
+        assert_null(strstr(d->writers[i].label, "racetrace-client"));
+    assert_int_equal(d->audit_own, 8);
+    diagnose_free(d);
+}
+
+static void without_the_audit_the_same_bumps_are_inconclusive(void **state)
+{
+    struct fx *fx = *state;
+    struct diagnosis *d;
+
+    plant_integration(fx, 8, 0);
+    d = diagnose_ok(finish(fx, 70000));
+    assert_int_equal(d->n_foreign, 8);
+    assert_int_equal(d->audit_attributed, 0);
+    assert_int_equal(d->n_writers, 0);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_INCONCLUSIVE);
+    assert_int_equal(d->verdict.writer, DIAG_NONE);
+    diagnose_free(d);
+}
+
+/* A writer with too small a share is named, not accused. */
+static void a_minor_audit_writer_is_no_verdict(void **state)
+{
+    struct fx *fx = *state;
+    struct diagnosis *d;
+
+    fx->client_id = "racetrace-client";
+    plant_integration(fx, 8, 1);
+    /* Eight more foreign bumps nobody audited: the integration's 7 are
+     * under half of the 16. */
+    for (int a = 0; a < 8; a++) {
+        char id[32];
+        snprintf(id, sizeof(id), "int-%02d", a);
+        version_obs(fx, id, 3, 4, 3000 + a * 7000 + 5000,
+                    3000 + a * 7000 + 5100);
+    }
+    d = diagnose_ok(finish(fx, 70000));
+    assert_int_equal(d->n_foreign, 16);
+    assert_int_equal(d->audit_attributed, 8);
+    /* 16 unexplained: "other-writer" by timing, but no writer named. */
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_OTHER_WRITER);
+    assert_string_equal(d->verdict.signal, "unexplained");
+    assert_int_equal(d->verdict.writer, DIAG_NONE);
+    assert_non_null(strstr(d->verdict.text, "the audit trail names several"));
+    diagnose_free(d);
+}
+
+/* Without target.client_id in run.json, the job's own client is the one
+ * whose records sit at its own writes; its records in a foreign bump's
+ * bracket then name no one. */
+static void our_client_is_inferred_from_our_own_writes(void **state)
+{
+    struct fx *fx = *state;
+    struct diagnosis *d;
+
+    plant_integration(fx, 8, 1);
+    /* One of our records inside a foreign bump's bracket. */
+    audit_user(fx, "own-late", "int-00", 5050, &OURS);
+    d = diagnose_ok(finish(fx, 70000));
+    assert_string_equal(d->run->client_id, "");
+    assert_string_equal(d->own_client, "racetrace-client");
+    assert_true(d->own_client_inferred);
+    assert_int_equal(d->audit_own, 9);
+    expect_writer(d, "int-00", 3, CRM_LABEL, "crm-0", 0);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_OTHER_WRITER);
+    diagnose_free(d);
+}
+
+static void
+a_transition_verdict_keeps_its_cause_and_names_the_writer(void **state)
+{
+    struct fx *fx = *state;
+    const struct runload *run;
+    struct diagnosis *d;
+    double *lags;
+    size_t n_lags;
+    char want[200];
+
+    lags = plant_routing(fx, &n_lags);
+    free(lags);
+    /* The routing engine audits each of its writes, at the bump. */
+    for (int a = 0; a < PLANT_AGENTS; a++) {
+        char id[32], rid[48];
+        snprintf(id, sizeof(id), "agent-%02d", a);
+        for (int c = 0; c < PLANT_CYCLES; c++) {
+            int slot = a * PLANT_CYCLES + c;
+            if (!plant_bumped(slot))
+                continue;
+            snprintf(rid, sizeof(rid), "eng-%d", slot);
+            audit_user(fx, rid, id,
+                       plant_interacting_ms(a, c) + plant_lag_ms(slot),
+                       &ENGINE);
+        }
+    }
+    run = finish(fx, PLANT_END_MS);
+    d = diagnose_ok(run);
+    assert_int_equal(d->audit_attributed, n_lags);
+    assert_int_equal(d->n_writers, 1);
+    assert_string_equal(d->writers[0].label, "SYSTEM process 'routing-engine'");
+    assert_int_equal(d->writers[0].kind, DIAG_WRITER_PROCESS);
+    assert_int_equal(d->writers[0].by_cause[DIAG_CAUSE_ROUTING], n_lags);
+    /* The statistics still decide why: the routing transition. */
+    assert_int_equal(d->attr_counts[DIAG_ATTR_TRANSITION], n_lags);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_ROUTING);
+    assert_string_equal(d->verdict.signal, "routing:INTERACTING");
+    assert_int_equal(d->verdict.writer, 0);
+    assert_int_equal(d->verdict.writer_bumps, n_lags);
+    snprintf(want, sizeof(want),
+             "The org's audit trail names who wrote them: SYSTEM process "
+             "'routing-engine' wrote %zu of these %zu bumps.",
+             n_lags, n_lags);
+    assert_non_null(strstr(d->verdict.text, want));
+    diagnose_free(d);
+}
+
+/* ---- 11. merging poll, stream and analytics -------------------------- */
+
+static void analytics_fills_what_a_slow_poll_missed(void **state)
+{
+    struct fx *fx = *state;
+    const struct diag_timeline *tl;
+    struct diagnosis *d;
+    size_t s;
+
+    /* One poll bracket of 10 s saw IDLE -> INTERACTING; in it the agent
+     * went INTERACTING at 2 s, IDLE at 4 s, INTERACTING at 6 s. */
+    state_obs(fx, "s", "routing_status", "IDLE", "INTERACTING", 1000, 11000, 0);
+    analytics_obs(fx, "s", "routing_status", "IDLE", "INTERACTING", 2000);
+    analytics_obs(fx, "s", "routing_status", "INTERACTING", "IDLE", 4000);
+    analytics_obs(fx, "s", "routing_status", "IDLE", "INTERACTING", 6000);
+    /* Presence: the poll's server time is 1.5 s off analytics' (clock
+     * skew within the 2 s tolerance): the same transition. */
+    state_obs(fx, "s", "presence", "Available", "Break", 19000, 19200, 21500);
+    analytics_obs(fx, "s", "presence", "Available", "Break", 20000);
+    /* Outside the run, and no change at all: left out. */
+    analytics_obs(fx, "s", "presence", "Break", "Available", 90000);
+    analytics_obs(fx, "s", "presence", "Break", "Break", 25000);
+    d = diagnose_ok(finish(fx, 30000));
+    s = runload_agent_index(d->run, "s");
+    tl = &d->timelines[s];
+    assert_int_equal(tl->n, 4);
+    assert_int_equal(tl->items[0].t_ns, T0 + 2000 * MS);
+    assert_int_equal(tl->items[1].t_ns, T0 + 4000 * MS);
+    assert_int_equal(tl->items[2].t_ns, T0 + 6000 * MS);
+    assert_int_equal(tl->items[3].t_ns, T0 + 20000 * MS);
+    /* The poll's INTERACTING is the one nearest its bracket's middle. */
+    assert_true(tl->items[0].missed);
+    assert_true(tl->items[1].missed);
+    assert_false(tl->items[2].missed);
+    assert_false(tl->items[3].missed);
+    for (size_t i = 0; i < tl->n; i++)
+        assert_string_equal(tl->items[i].source, "analytics");
+    assert_int_equal(d->missed_routing, 2);
+    assert_int_equal(d->missed_presence, 0);
+    assert_int_equal(d->n_from_analytics, 4);
+    assert_int_equal(d->n_from_poll, 0);
+    assert_int_equal(d->n_duplicates, 2);
+    assert_int_equal(d->n_analytics_dropped, 2);
+    assert_int_equal(d->n_routing, 3);
+    assert_int_equal(d->n_presence, 1);
+    diagnose_free(d);
+}
+
+/* Agents cycle IDLE -> INTERACTING -> IDLE six times; a writer bumps the
+ * version 200 ms after 5 of the 6 INTERACTING.  The poll saw only the
+ * first cycle; with @analytics the history has them all. */
+static void plant_missed_cycles(struct fx *fx, int analytics)
+{
+    for (int a = 0; a < 10; a++) {
+        char id[32];
+        int64_t v = 1;
+        snprintf(id, sizeof(id), "cyc-%d", a);
+        for (int c = 0; c < 6; c++) {
+            int64_t t = 3000 + a * 1700 + (int64_t)c * 40000;
+            if (c == 0) {
+                routing_obs(fx, id, "IDLE", "INTERACTING", t);
+                routing_obs(fx, id, "INTERACTING", "IDLE", t + 5000);
+            }
+            if (analytics) {
+                analytics_obs(fx, id, "routing_status", "IDLE", "INTERACTING",
+                              t);
+                analytics_obs(fx, id, "routing_status", "INTERACTING", "IDLE",
+                              t + 5000);
+            }
+            if (c != 3) {
+                version_obs(fx, id, v, v + 1, t + 160, t + 240);
+                v++;
+            }
+        }
+    }
+}
+
+static void transitions_only_analytics_saw_take_part_in_the_tests(void **state)
+{
+    struct fx *fx = *state;
+    const struct diag_signal *s;
+    struct diagnosis *d;
+
+    plant_missed_cycles(fx, 1);
+    d = diagnose_ok(finish(fx, 250000));
+    assert_int_equal(d->n_foreign, 50);
+    assert_int_equal(d->n_routing, 120);
+    assert_int_equal(d->missed_routing, 100);
+    assert_int_equal(d->n_duplicates, 20);
+    s = signal_named(d, "routing:INTERACTING");
+    assert_non_null(s);
+    assert_int_equal(s->assoc.n_transitions, 60);
+    assert_int_equal(s->assoc.covered_bumps, 50);
+    assert_true(s->significant);
+    assert_int_equal(d->attr_counts[DIAG_ATTR_TRANSITION], 50);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_ROUTING);
+    diagnose_free(d);
+}
+
+static void without_analytics_the_poll_alone_sees_little(void **state)
+{
+    struct fx *fx = *state;
+    const struct diag_signal *s;
+    struct diagnosis *d;
+
+    plant_missed_cycles(fx, 0);
+    d = diagnose_ok(finish(fx, 250000));
+    assert_int_equal(d->n_routing, 20);
+    assert_int_equal(d->missed_routing, 0);
+    s = signal_named(d, "routing:INTERACTING");
+    assert_non_null(s);
+    assert_int_equal(s->assoc.n_transitions, 10);
+    assert_int_equal(s->assoc.covered_bumps, 10);
+    assert_int_equal(d->attr_counts[DIAG_ATTR_TRANSITION] < 50, 1);
+    diagnose_free(d);
+}
+
+static void
+stream_transitions_carry_server_times_and_replace_the_poll(void **state)
+{
+    struct fx *fx = *state;
+    const struct diag_timeline *tl;
+    struct diagnosis *d;
+    size_t x;
+
+    /* The stream delivered Break 300 ms after the server's time; a poll
+     * saw the same change later, without a server time. */
+    source_obs(fx, "stream", "x", "presence", "Available", "Break", 1300, 1300,
+               1000);
+    state_obs(fx, "x", "presence", "Available", "Break", 900, 1600, 0);
+    /* A stream change the poll did not see, and a poll change the stream
+     * did not report (kept: nothing better timed saw it). */
+    source_obs(fx, "stream", "x", "presence", "Break", "Available", 5400, 5400,
+               5000);
+    state_obs(fx, "x", "routing_status", "IDLE", "OFF_QUEUE", 1100, 1300, 0);
+    version_obs(fx, "x", 1, 2, 1400, 1500);
+    d = diagnose_ok(finish(fx, 8000));
+    x = runload_agent_index(d->run, "x");
+    tl = &d->timelines[x];
+    assert_int_equal(tl->n, 3);
+    assert_int_equal(tl->items[0].t_ns, T0 + 1000 * MS);
+    assert_string_equal(tl->items[0].source, "stream");
+    assert_true(tl->items[0].is_presence);
+    assert_int_equal(tl->items[1].t_ns, T0 + 1200 * MS);
+    assert_string_equal(tl->items[1].source, "poll");
+    assert_int_equal(tl->items[2].t_ns, T0 + 5000 * MS);
+    assert_string_equal(tl->items[2].source, "stream");
+    assert_int_equal(d->n_from_stream, 2);
+    assert_int_equal(d->n_from_poll, 1);
+    assert_int_equal(d->n_duplicates, 1);
+    /* No analytics: nothing counts as missed. */
+    assert_int_equal(d->missed_presence + d->missed_routing, 0);
+    /* The state at a time follows the server's clock. */
+    assert_string_equal(diagnose_state_at(d, x, 1, T0 + 1100 * MS), "Break");
+    diagnose_free(d);
+}
+
+/* ---- 12. audit times against a slow poll ----------------------------- */
+
+#define SLOW_AGENTS 20
+#define SLOW_POLL_MS 5000
+#define SLOW_END_MS 62000
+
+/* Lag of bump @slot after its INTERACTING, 100..400 ms. */
+static int64_t slow_lag_ms(int slot)
+{
+    return 100 + (slot * 37) % 301;
+}
+
+/*
+ * The slow-poll scenario in small: 20 agents cycle IDLE (1.5..2.5 s) ->
+ * INTERACTING (2.5..3.5 s), every transition in the analytics history at
+ * its exact time.  A routing engine bumps the version 100..400 ms after
+ * 70% of the INTERACTING transitions; the versions are polled only every
+ * 5 s, so a bump is known by its poll only within a 5 s bracket, wider
+ * than the 2 s window.  With @audit each bump has the engine's audit
+ * record at its exact time.  Returns the number of bumps; @lags (may be
+ * NULL) receives the planted lags in ns.
+ */
+static size_t plant_slow_poll(struct fx *fx, int audit, double *lags)
+{
+    size_t n = 0;
+
+    for (int a = 0; a < SLOW_AGENTS; a++) {
+        char id[32];
+        int64_t t = (a * 397) % 5000, bumps[64];
+        size_t nb = 0, k = 0;
+        int64_t v = 1;
+        snprintf(id, sizeof(id), "slow-%02d", a);
+        for (int c = 0;; c++) {
+            int slot = a * 100 + c;
+            t += 1500 + (a * 31 + c * 17) % 1000;
+            if (t >= SLOW_END_MS - 4000)
+                break;
+            analytics_obs(fx, id, "routing_status", "IDLE", "INTERACTING", t);
+            if (slot % 10 < 7) {
+                if (lags)
+                    lags[n] = (double)(slow_lag_ms(slot) * MS);
+                bumps[nb++] = t + slow_lag_ms(slot);
+                n++;
+            }
+            t += 2500 + (a * 13 + c * 29) % 1000;
+            analytics_obs(fx, id, "routing_status", "INTERACTING", "IDLE", t);
+        }
+        /* The poll: one observation per 5 s bracket that saw bumps. */
+        for (int64_t p = 10; p < SLOW_END_MS; p += SLOW_POLL_MS) {
+            int64_t v0 = v;
+            while (k < nb && bumps[k] < p + SLOW_POLL_MS) {
+                if (audit) {
+                    char rid[48];
+                    snprintf(rid, sizeof(rid), "eng-%d-%zu", a, k);
+                    audit_user(fx, rid, id, bumps[k], &ENGINE);
+                }
+                k++;
+                v++;
+            }
+            if (v > v0)
+                version_obs(fx, id, v0, v, p, p + SLOW_POLL_MS);
+        }
+    }
+    return n;
+}
+
+static void audit_times_resolve_what_a_slow_poll_cannot(void **state)
+{
+    struct fx *fx = *state;
+    const struct diag_signal *s;
+    struct diagnosis *d;
+    double lags[SLOW_AGENTS * 20], *sorted, want_median;
+    size_t n;
+
+    fx->client_id = "racetrace-client";
+    n = plant_slow_poll(fx, 1, lags);
+    d = diagnose_ok(finish(fx, SLOW_END_MS));
+    assert_int_equal(d->n_foreign, n);
+    assert_int_equal(d->audit_attributed, n);
+    assert_int_equal(d->audit_ambiguous, 0);
+    assert_int_equal(d->audit_timed, n);
+    /* Every bump is at its write, inside its 5 s bracket. */
+    for (size_t i = 0; i < d->n_bumps; i++) {
+        const struct diag_bump *b = &d->bumps[i];
+        assert_int_equal(b->time_source, DIAG_TIME_AUDIT);
+        assert_int_equal(b->t_ns, b->audit->wall_ns);
+        assert_true(b->b.bracket_end_wall_ns - b->b.bracket_start_wall_ns ==
+                    SLOW_POLL_MS * MS);
+        assert_true(b->t_ns > b->b.bracket_start_wall_ns &&
+                    b->t_ns < b->b.bracket_end_wall_ns);
+    }
+    /* The association sees the planted lag, to the write itself. */
+    s = signal_named(d, "routing:INTERACTING");
+    assert_non_null(s);
+    assert_true(s->significant);
+    assert_false(s->demoted);
+    assert_int_equal(s->assoc.covered_bumps, n);
+    assert_true(s->assoc.hit_rate_lift >= 2);
+    sorted = stats_sorted_copy(lags, n);
+    want_median = stats_median(sorted, n);
+    free(sorted);
+    assert_int_equal(s->lag.n, n);
+    expect_near("lag median", s->lag.median, want_median, 0.5);
+    assert_true(s->lag.min >= (double)(100 * MS));
+    assert_true(s->lag.max <= (double)(400 * MS));
+    /* Why and who. */
+    assert_int_equal(d->attr_counts[DIAG_ATTR_TRANSITION], n);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_ROUTING);
+    assert_string_equal(d->verdict.signal, "routing:INTERACTING");
+    assert_int_not_equal(d->verdict.writer, DIAG_NONE);
+    assert_string_equal(d->writers[d->verdict.writer].label,
+                        "SYSTEM process 'routing-engine'");
+    assert_int_equal(d->verdict.writer_bumps, n);
+    assert_true(d->verdict.median_lag_ms >= 100 &&
+                d->verdict.median_lag_ms <= 400);
+    diagnose_free(d);
+}
+
+static void without_the_audit_a_slow_poll_cannot_tell(void **state)
+{
+    struct fx *fx = *state;
+    const struct diag_signal *s;
+    struct diagnosis *d;
+    size_t n;
+
+    n = plant_slow_poll(fx, 0, NULL);
+    d = diagnose_ok(finish(fx, SLOW_END_MS));
+    assert_int_equal(d->n_foreign, n);
+    assert_int_equal(d->audit_timed, 0);
+    for (size_t i = 0; i < d->n_bumps; i++) {
+        assert_int_equal(d->bumps[i].time_source, DIAG_TIME_BRACKET);
+        assert_int_equal(d->bumps[i].t_ns, d->bumps[i].b.bracket_end_wall_ns);
+    }
+    /* A bracket end says nothing about the transition inside the
+     * bracket: no signal stands out, and the bumps stay unexplained. */
+    s = signal_named(d, "routing:INTERACTING");
+    assert_non_null(s);
+    assert_false(s->significant);
+    assert_int_equal(d->attr_counts[DIAG_ATTR_TRANSITION], 0);
+    assert_int_not_equal(d->verdict.cause, DIAG_CAUSE_ROUTING);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_OTHER_WRITER);
+    assert_string_equal(d->verdict.signal, "unexplained");
+    assert_int_equal(d->verdict.writer, DIAG_NONE);
+    diagnose_free(d);
+}
+
+/* 25..53 s after cycle @c's INTERACTING of agent @a: clear of every
+ * transition (IDLE comes at 20 s, the next INTERACTING at 60 s), at
+ * intervals that vary by a third, so no period either. */
+static int64_t quiet_ms(int a, int c)
+{
+    static const int64_t offset_ms[] = {25000, 46000, 32000, 53000, 39000};
+
+    return offset_ms[(a + c) % 5];
+}
+
+/*
+ * One writer, the routing engine, bumps after 80% of the INTERACTING
+ * transitions (96 bumps) and, as often, at moments tied to nothing (100
+ * bumps, irregular): the audit names it for both.  Its unexplained bumps
+ * outnumber the others, yet the transition it is shown to follow is the
+ * cause, and the engine is named as its writer, not as an unrelated
+ * other writer.
+ */
+static void an_audit_writer_that_follows_a_transition_is_not_other(void **state)
+{
+    struct fx *fx = *state;
+    struct diagnosis *d;
+    double *lags;
+    size_t n_lags, n_other = 0;
+    char want[200];
+
+    lags = plant_routing(fx, &n_lags);
+    free(lags);
+    for (int a = 0; a < PLANT_AGENTS; a++) {
+        char id[32], rid[48];
+        int64_t v = 1;
+        snprintf(id, sizeof(id), "agent-%02d", a);
+        for (int c = 0; c < PLANT_CYCLES; c++) {
+            int slot = a * PLANT_CYCLES + c;
+            if (!plant_bumped(slot))
+                continue;
+            v++;
+            snprintf(rid, sizeof(rid), "eng-%d", slot);
+            audit_user(fx, rid, id,
+                       plant_interacting_ms(a, c) + plant_lag_ms(slot),
+                       &ENGINE);
+        }
+        /* Five more bumps at quiet moments. */
+        for (int c = 0; c < 5; c++) {
+            int64_t at = plant_interacting_ms(a, c) + quiet_ms(a, c);
+            snprintf(rid, sizeof(rid), "eng-x-%d-%d", a, c);
+            version_obs(fx, id, 100 + v, 101 + v, at - 40, at + 40);
+            audit_user(fx, rid, id, at, &ENGINE);
+            v++;
+            n_other++;
+        }
+    }
+    d = diagnose_ok(finish(fx, PLANT_END_MS));
+    assert_int_equal(d->n_foreign, n_lags + n_other);
+    assert_int_equal(d->n_writers, 1);
+    assert_true(d->writers[0].by_cause[DIAG_CAUSE_OTHER_WRITER] >=
+                d->writers[0].by_cause[DIAG_CAUSE_ROUTING]);
+    assert_true(signal_named(d, "routing:INTERACTING")->significant);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_ROUTING);
+    assert_string_equal(d->verdict.signal, "routing:INTERACTING");
+    assert_int_equal(d->verdict.writer, 0);
+    snprintf(want, sizeof(want),
+             "SYSTEM process 'routing-engine' wrote %zu of these %zu bumps. "
+             "%zu more of its bumps follow no state change",
+             d->writers[0].by_cause[DIAG_CAUSE_ROUTING],
+             d->writers[0].by_cause[DIAG_CAUSE_ROUTING],
+             d->writers[0].by_cause[DIAG_CAUSE_OTHER_WRITER]);
+    assert_non_null(strstr(d->verdict.text, want));
+    /* Not listed again as an unrelated other writer. */
+    for (size_t i = 0; i < d->verdict.n_secondary; i++)
+        assert_int_not_equal(d->verdict.secondary[i].cause,
+                             DIAG_CAUSE_OTHER_WRITER);
+    diagnose_free(d);
+}
+
+/* The same, but the untimed bumps are another client's: that is another
+ * writer, and the shares decide between the two. */
+static void another_audit_writer_still_accuses(void **state)
+{
+    struct fx *fx = *state;
+    struct diagnosis *d;
+    double *lags;
+    size_t n_lags;
+
+    fx->client_id = "racetrace-client";
+    lags = plant_routing(fx, &n_lags);
+    free(lags);
+    for (int a = 0; a < PLANT_AGENTS; a++) {
+        char id[32], rid[48];
+        snprintf(id, sizeof(id), "agent-%02d", a);
+        for (int c = 0; c < 6; c++) {
+            int64_t at = plant_interacting_ms(a, c) + quiet_ms(a, c);
+            version_obs(fx, id, 100 + c, 101 + c, at - 40, at + 40);
+            snprintf(rid, sizeof(rid), "crm-%d-%d", a, c);
+            audit_user(fx, rid, id, at, &CRM);
+        }
+    }
+    d = diagnose_ok(finish(fx, PLANT_END_MS));
+    assert_true(signal_named(d, "routing:INTERACTING")->significant);
+    assert_int_equal(d->verdict.cause, DIAG_CAUSE_OTHER_WRITER);
+    assert_string_equal(d->verdict.signal, "audit");
+    assert_string_equal(d->writers[d->verdict.writer].label, CRM_LABEL);
+    assert_int_equal(d->verdict.n_secondary >= 1, 1);
+    assert_int_equal(d->verdict.secondary[0].cause, DIAG_CAUSE_ROUTING);
+    diagnose_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1152,6 +1980,39 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             state_at_is_the_value_after_the_last_transition, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            audit_records_name_the_writer_of_each_foreign_bump, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            other_writer_from_the_audit_names_the_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            without_the_audit_the_same_bumps_are_inconclusive, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_minor_audit_writer_is_no_verdict,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            our_client_is_inferred_from_our_own_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_transition_verdict_keeps_its_cause_and_names_the_writer, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(analytics_fills_what_a_slow_poll_missed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            transitions_only_analytics_saw_take_part_in_the_tests, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            without_analytics_the_poll_alone_sees_little, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            stream_transitions_carry_server_times_and_replace_the_poll, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            audit_times_resolve_what_a_slow_poll_cannot, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            without_the_audit_a_slow_poll_cannot_tell, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            an_audit_writer_that_follows_a_transition_is_not_other, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(another_audit_writer_still_accuses,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -4,7 +4,10 @@
  * people; strings from the summary are escaped in both formats; partial,
  * empty and mistyped summaries still give well-formed documents with
  * "n/a" and never "(null)"; plots are embedded as data: URIs that decode
- * back to the PNG file, or replaced by their title and the note.
+ * back to the PNG file, or replaced by their title and the note; what the
+ * run could and could not see (audit, analytics, stream) is said in plain
+ * words, with what could not be seen boxed as a warning; a dry run says
+ * that no write was sent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -623,6 +626,14 @@ static void empty_null_and_mistyped_summaries_do_not_crash(void **state)
         "'files':[null,7,'../x','a b|c'],'analysis':[]}",
         "{'verdict':{'cause':'<b>new-cause</b>','secondary':[null],"
         "'confounded_with':[null,3],'more_data':{}}}",
+        "{'verdict':{'writer':{'writer':7},'secondary':[{'writer':[]}]},"
+        "'attribution':{'audit':'x','audit_ambiguous':[]},"
+        "'evidence':{'audit':[1],'analytics':{'status':7,"
+        "'missed_by_polling':'x'},'stream':{'enabled':true,'reconnects':'x',"
+        "'gaps':{}}}}",
+        "{'evidence':{'audit':{'status':'ok','writers':[null,{}],"
+        "'writers_total':'x'},'analytics':{'status':'ok',"
+        "'missed_by_polling':{}},'stream':null}}",
     };
     char *html, *md;
 
@@ -717,6 +728,228 @@ static void plots_without_a_list_are_found_on_disk(void **state)
     cJSON_Delete(s);
 }
 
+/* ---- what the run could see (issue 5) -------------------------------- */
+
+static const char evidence_json[] =
+    "{'verdict':{'cause':'other-writer','signal':'audit',"
+    "'headline':'Another writer changes these agents.','text':'x',"
+    "'writer':{'writer':'W','kind':'client','id':'crm-sync','level':'SYSTEM',"
+    "'bumps':41,'of':44},"
+    "'secondary':[{'cause':'batch','signal':'burst','p_value':0.002,"
+    "'coverage':0.05,'writer':'SYSTEM process routing-engine'},"
+    "{'cause':'presence','signal':'presence:Break','p_value':0.01,"
+    "'coverage':0.02,'writer':null}]},"
+    "'attribution':{'audit':41,'transition':0,'batch':2,'periodic':0,"
+    "'unexplained':1,'audit_ambiguous':3,'batch_p_value':0.01,'bursts':[],"
+    "'periodic_p_value':1,'periodic_agents':0,'period_s':null},"
+    "'evidence':{"
+    "'audit':{'status':'forbidden','message':null,"
+    "'permission':'audits:audit:view','records':null,'loaded':0,"
+    "'attributed':0,'ambiguous':0,'foreign_bumps':44,'writers':[]},"
+    "'analytics':{'status':'ok','message':null,'permission':null,"
+    "'users':40,'transitions':200,'used':200,'left_out':0,"
+    "'timeline_transitions':283,"
+    "'missed_by_polling':{'presence':5,'routing_status':12,'total':17},"
+    "'missed_share':0.06},"
+    "'stream':{'enabled':true,'channels':1,'topics':80,'events':500,"
+    "'heartbeats':4,'reconnects':2,'socket_closing':1,'drops':1,"
+    "'silences':0,'gaps':2,'gap_total_ms':600,'gap_max_ms':400,"
+    "'resync_changes':3,'observations':480}}}";
+
+static void evidence_sources_are_said_in_plain_words(void **state)
+{
+    struct fixture *fx = *state;
+    cJSON *s = qjson_parse(evidence_json);
+    cJSON *w = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "verdict"), "writer");
+    char *html, *md;
+
+    cJSON_ReplaceItemInObject(
+        w, "writer",
+        cJSON_CreateString("OAuth client 'crm-sync' (application 'CRM')"));
+    md = render_md(fx, s);
+    html = render_html(fx, s);
+    assert_md_tables(md);
+    assert_html_balanced(html);
+
+    /* The section sits between the secondary causes and the evidence. */
+    assert_true(pos(md, "## Secondary causes") <
+                pos(md, "## What the run could see"));
+    assert_true(pos(md, "## What the run could see") < pos(md, "## Evidence"));
+    assert_contains(md, "> Audit: not permitted — the OAuth client lacks "
+                        "audits:audit:view; foreign bumps could not be "
+                        "attributed to a writer.\n");
+    assert_contains(html, "<div class=\"callout warn\">Audit: not permitted — "
+                          "the OAuth client lacks audits:audit:view; foreign "
+                          "bumps could not be attributed to a writer.</div>");
+    assert_contains(md, "\nAnalytics filled 17 transitions polling missed "
+                        "(6.0%): 5 presence and 12 routing-status changes no "
+                        "poll or stream observation saw. They take part in "
+                        "the association tests; the timeline holds 283 "
+                        "transitions, 200 of them from the analytics "
+                        "history.\n");
+    assert_contains(md, "\nStream: 2 reconnects (1 socket_closing, 1 dropped "
+                        "socket, 0 silences), longest gap 0.4 s (0.6 s in 2 "
+                        "gaps); 3 changes found by re-reads after gaps. 1 "
+                        "channels, 80 topics; 500 events and 4 heartbeats "
+                        "received, 480 observations recorded from the "
+                        "stream.\n");
+    assert_contains(html, "<p>Stream: 2 reconnects (1 socket_closing");
+
+    /* The verdict's writer, and the secondary causes' writers. */
+    assert_contains(md, "- **Writer (audit):** OAuth client 'crm-sync' "
+                        "(application 'CRM'): 41 of 44 bumps\n");
+    assert_contains(html, "<dt>Writer (audit)</dt><dd>OAuth client "
+                          "&#39;crm-sync&#39; (application &#39;CRM&#39;): "
+                          "41 of 44 bumps</dd>");
+    assert_contains(md, "| Cause | Signal | p-value | Coverage | Writer "
+                        "(audit) |");
+    assert_contains(md, "| `batch` | `burst` | 0.002 | 5.0% | SYSTEM process "
+                        "routing-engine |");
+    assert_contains(md, "| `presence` | `presence:Break` | 0.010 | 2.0% | "
+                        "none named |");
+
+    /* Attribution: the five kinds of evidence only, each bump once. */
+    assert_contains(md, "| Audit record | 41 | 93.2% |");
+    assert_contains(md, "| Cross-agent burst (batch) | 2 | 4.5% |");
+    assert_contains(md, "| Unexplained | 1 | 2.3% |");
+    assert_lacks(md, "batch_p_value");
+    assert_lacks(md, "periodic_agents");
+    assert_contains(md, "3 of the audit attributions are ambiguous");
+    free(html);
+    free(md);
+    cJSON_Delete(s);
+}
+
+static void failed_interrupted_and_missing_sources(void **state)
+{
+    struct fixture *fx = *state;
+    cJSON *s = qjson_parse(
+        "{'verdict':{'cause':'inconclusive'},'evidence':{"
+        "'audit':{'status':'failed','message':'HTTP 500 from the audit "
+        "query'},"
+        "'analytics':{'status':'interrupted','message':'SIGINT',"
+        "'missed_by_polling':{'presence':0,'routing_status':2,'total':2},"
+        "'missed_share':0.01,'timeline_transitions':200,'used':20},"
+        "'stream':{'enabled':false}}}");
+    cJSON *t = qjson_parse(
+        "{'verdict':{'cause':'other-writer'},'evidence':{"
+        "'audit':{'status':'ok','records':120,'loaded':118,"
+        "'own_client':'racetrace-client','own_client_inferred':false,"
+        "'own_records':60,'attributed':44,'ambiguous':2,'foreign_bumps':44,"
+        "'writers':[{'writer':'W','kind':'client','level':'SYSTEM',"
+        "'bumps':41,'share':0.9318,'ambiguous':1}],'writers_total':3},"
+        "'analytics':{'status':'skipped','message':'--no-analytics'},"
+        "'stream':{'enabled':true,'reconnects':0,'gaps':0,"
+        "'resync_changes':0}}}");
+    cJSON *old = qjson_parse("{'verdict':{'cause':'none'}}");
+    char *html, *md;
+
+    md = render_md(fx, s);
+    html = render_html(fx, s);
+    assert_md_tables(md);
+    assert_html_balanced(html);
+    assert_contains(md, "> Audit: the query failed (HTTP 500 from the audit "
+                        "query); foreign bumps could not be attributed to a "
+                        "writer.\n");
+    assert_contains(md, "> Analytics: the query was interrupted (SIGINT); "
+                        "transitions between polls may have been missed. "
+                        "What was read: it filled 2 transitions polling "
+                        "missed (1.0%)");
+    assert_contains(md, "\nStream: off; presence and routing status were "
+                        "polled");
+    assert_contains(html, "<div class=\"callout warn\">Audit: the query "
+                          "failed");
+    free(html);
+    free(md);
+
+    cJSON_ReplaceItemInObject(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(
+                               cJSON_GetObjectItem(
+                                   cJSON_GetObjectItem(t, "evidence"), "audit"),
+                               "writers"),
+                           0),
+        "writer", cJSON_CreateString("OAuth client 'crm-sync'"));
+    md = render_md(fx, t);
+    html = render_html(fx, t);
+    assert_md_tables(md);
+    assert_html_balanced(html);
+    assert_contains(md, "\nAudit: 120 records read for the tracked agents; "
+                        "the writer of 44 of 44 foreign bumps is named (2 "
+                        "ambiguous). Records by this job's own OAuth client "
+                        "'racetrace-client' were left out (60).\n");
+    assert_contains(md, "| OAuth client 'crm-sync' | `client` | `SYSTEM` | "
+                        "41 | 93.2% | 1 |");
+    assert_contains(md, "The first 1 of 3 writers.");
+    assert_contains(md, "\nAnalytics: skipped (--no-analytics); transitions "
+                        "between polls may have been missed.\n");
+    assert_contains(html, "<p class=\"muted\">Analytics: skipped");
+    assert_contains(md, "\nStream: no reconnect, no gap; 0 changes found by "
+                        "re-reads after gaps.");
+    free(html);
+    free(md);
+
+    md = render_md(fx, old);
+    assert_contains(md, "Evidence sources: n/a (not recorded).");
+    free(md);
+    cJSON_Delete(old);
+    cJSON_Delete(t);
+    cJSON_Delete(s);
+}
+
+/* A dry run: a callout says that no write was sent and how many would
+ * have been (run.json's count, else the operations'), and the strategies
+ * table gains its column. */
+static void a_dry_run_is_said_plainly(void **state)
+{
+    struct fixture *fx = *state;
+    cJSON *s = complete_summary();
+    cJSON *run = cJSON_GetObjectItem(s, "run");
+    cJSON *ops =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(s, "counts"), "operations");
+    cJSON *st = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "strategies"), 0);
+    char *md, *html;
+
+    /* Not a dry run: neither the callout nor the column. */
+    md = render_md(fx, s);
+    assert_lacks(md, "Dry run");
+    free(md);
+
+    cJSON_AddBoolToObject(run, "dry_run", 1);
+    cJSON_AddNumberToObject(run, "dry_run_writes", 1);
+    cJSON_AddNumberToObject(ops, "dry_run", 450);
+    cJSON_AddNumberToObject(st, "dry_run", 150);
+    md = render_md(fx, s);
+    html = render_html(fx, s);
+    assert_md_tables(md);
+    assert_html_balanced(html);
+    assert_contains(md, "> **Dry run.** No write was sent. The replay read "
+                        "the agents and listed the 1 write it would have "
+                        "sent in dry-run.txt; nothing was changed, so the "
+                        "job could not conflict.\n");
+    assert_contains(html, "<div class=\"callout info\"><strong>Dry "
+                          "run.</strong> No write was sent.");
+    assert_true(pos(md, "**Dry run.**") < pos(md, "## Evidence"));
+    assert_contains(md, "| Replayed operations | 450 total: 436 ok, 14 "
+                        "conflict, 0 gave up, 0 error, 0 unknown, 450 dry "
+                        "run (no write sent) |");
+    assert_contains(md, "| Strategy | Operations | Succeeded | Conflicts | "
+                        "Gave up | Errors | Unknown | Dry run | Requests |");
+    assert_contains(md, "| `bulk-stale` | 150 | 136 | 14 | 0 | 0 | 0 | 150 | "
+                        "300 | 14 | 6.2 s | 0 |");
+    /* A strategy without the field shows n/a in the column. */
+    assert_contains(md, "| pipe\\|name | 1 | 1 | 0 | 0 | 0 | 0 | n/a | 1 | 0 "
+                        "| n/a | 0 |");
+    free(md);
+    free(html);
+
+    /* Without run.json's count, the operations' count says it. */
+    cJSON_ReplaceItemInObject(run, "dry_run_writes", cJSON_CreateNull());
+    md = render_md(fx, s);
+    assert_contains(md, "listed the 450 writes it would have sent");
+    free(md);
+    cJSON_Delete(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +969,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             unwritable_path_fails_and_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            evidence_sources_are_said_in_plain_words, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_dry_run_is_said_plainly, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(failed_interrupted_and_missing_sources,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(plots_without_a_list_are_found_on_disk,
                                         setup, teardown),
     };

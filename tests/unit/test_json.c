@@ -58,11 +58,56 @@ static void write_file_is_the_printed_document_and_a_newline(void **state)
     rmdir(dir);
 }
 
+static void parse_exact_wants_one_whole_value(void **state)
+{
+    static const char glued[] = "{\"a\":1}{\"b\":2}";
+    static const char cut[] = "{\"a\":";
+    size_t off = 99;
+    cJSON *doc;
+
+    (void)state;
+    doc = json_parse_exact("{\"a\":1} \r\n", 10, &off);
+    assert_non_null(doc);
+    assert_int_equal(off, 0);
+    cJSON_Delete(doc);
+    /* Not NUL-terminated: only @len bytes count. */
+    doc = json_parse_exact("[1]xyz", 3, NULL);
+    assert_non_null(doc);
+    cJSON_Delete(doc);
+    assert_null(json_parse_exact(glued, sizeof(glued) - 1, &off));
+    assert_int_equal(off, 7);
+    assert_null(json_parse_exact(cut, sizeof(cut) - 1, &off));
+    assert_null(json_parse_exact("", 0, &off));
+    assert_int_equal(off, 0);
+    assert_null(json_parse_exact(NULL, 3, NULL));
+}
+
+static void fields_and_ids_tolerate_any_shape(void **state)
+{
+    cJSON *doc = cJSON_Parse("{\"s\":\"x\",\"n\":1,\"list\":[3,{\"id\":7},"
+                             "{\"id\":\"b\"},{\"id\":\"c\",\"v\":2}]}");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "list");
+
+    (void)state;
+    assert_string_equal(json_string_field(doc, "s"), "x");
+    assert_null(json_string_field(doc, "n"));
+    assert_null(json_string_field(doc, "missing"));
+    assert_null(json_field(list, "s")); /* an array is not an object */
+    assert_null(json_field(NULL, "s"));
+    assert_non_null(json_by_id(list, "c"));
+    assert_ptr_equal(json_by_id(list, "c"), cJSON_GetArrayItem(list, 3));
+    assert_null(json_by_id(list, "7")); /* a number id is not "7" */
+    assert_null(json_by_id(doc, "b"));  /* not an array: no elements */
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(int64_prints_every_digit),
         cmocka_unit_test(write_file_is_the_printed_document_and_a_newline),
+        cmocka_unit_test(parse_exact_wants_one_whole_value),
+        cmocka_unit_test(fields_and_ids_tolerate_any_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

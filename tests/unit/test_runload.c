@@ -2,8 +2,10 @@
  * Run directory loader on small handcrafted runs.  The history files are
  * written by the recorder's own writer (harness/history, over base/csv),
  * so the loader is held to the columns the recorder really writes;
- * malformed files are written as raw text.  Each test gets a fresh
- * directory.
+ * malformed files, audit.csv and the issue-5 parts of run.json (the
+ * evidence, a dry run) are written as raw text.  Also: which roles'
+ * requests are the run's traffic and whose conflicts are the job's.
+ * Each test gets a fresh directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -642,6 +644,197 @@ static void without_run_json_the_window_comes_from_the_data(void **state)
     load_fails(fx, RT_EPARSE, "run.json: invalid JSON at line 2");
 }
 
+static const char audit_header[] =
+    "audit_id,event_wall_ns,event_iso,agent,service,entity_type,action,"
+    "level,status,user_id,user_name,client_id,application,properties,"
+    "changes_json\n";
+
+/* run.json with the issue-5 parts: our client, the stream, evidence. */
+static void write_run_json_evidence(const struct fx *fx)
+{
+    write_file(fx, "run.json",
+               "{\"version\": \"9.8.7\",\n"
+               " \"target\": {\"simulator\": false, \"client_id\": \"me\"},\n"
+               " \"start_wall_ns\": 1800000000000000000,\n"
+               " \"end_wall_ns\": 1800000000100000000,\n"
+               " \"stream\": {\"enabled\": true, \"reconnects\": 2,\n"
+               "            \"gap_max_ms\": 400.5},\n"
+               " \"evidence\": {\n"
+               "  \"audit\": {\"status\": \"ok\", \"message\": null,\n"
+               "            \"records\": 3, \"permission\": "
+               "\"audits:audit:view\"},\n"
+               "  \"analytics\": {\"status\": \"forbidden\",\n"
+               "                \"message\": \"403 missing.permissions\",\n"
+               "                \"users\": 2, \"transitions\": null,\n"
+               "                \"permission\": "
+               "\"analytics:userDetail:view\"}}}\n");
+}
+
+static void audit_csv_and_run_json_evidence_are_loaded(void **state)
+{
+    struct fx *fx = *state;
+    struct runload *run;
+    const struct runload_agent *a;
+    char text[2048];
+
+    version_obs(fx, "a", 1, 2, 0, 10);
+    version_obs(fx, "b", 1, 2, 0, 10);
+    state_obs(fx, "b", "presence", "Available", "Break", 0, 10, 5);
+    {
+        struct history_observation ob = {
+            .agent = "b",
+            .property = "routing_status",
+            .old_value = "IDLE",
+            .new_value = "INTERACTING",
+            .bracket_start_wall_ns = T0 + 20 * MS,
+            .bracket_end_wall_ns = T0 + 20 * MS,
+            .server_wall_ns = T0 + 20 * MS,
+            .source = "analytics",
+            .request_seq = -1,
+        };
+        history_observation(fx->h, &ob);
+        ob.source = "stream";
+        history_observation(fx->h, &ob);
+    }
+    close_history(fx);
+    write_run_json_evidence(fx);
+    /* Out of time order, one of an agent the run never saw, quoted
+     * fields with commas. */
+    snprintf(text, sizeof(text),
+             "%s"
+             "r2,1800000000000000300,,a,Directory,User,Update,USER,SUCCESS,"
+             "u1,\"Doe, Jane\",ui,,version,\"[{\"\"p\"\":1}]\"\n"
+             "r1,1800000000000000200,,a,Directory,User,Update,SYSTEM,SUCCESS,"
+             ",,crm,CRM,\"version,title\",\n"
+             "r3,1800000000000000100,,zz,Directory,User,Update,SYSTEM,,,,crm,"
+             ",,\n"
+             "r4,1800000000000000100,,b,Routing,Queue,Add,SYSTEM,FAILURE,,,,"
+             ",,\n",
+             audit_header);
+    write_file(fx, "audit.csv", text);
+    run = load_ok(fx);
+    assert_true(run->has_audit);
+    assert_int_equal(run->n_audits, 3);
+    assert_int_equal(run->n_audits_unknown_agent, 1);
+    a = &run->agents[runload_agent_index(run, "a")];
+    assert_int_equal(a->n_audits, 2);
+    /* By event time. */
+    assert_string_equal(a->audits[0].id, "r1");
+    assert_int_equal(a->audits[0].wall_ns, T0 + 200);
+    assert_string_equal(a->audits[0].level, "SYSTEM");
+    assert_string_equal(a->audits[0].client_id, "crm");
+    assert_string_equal(a->audits[0].application, "CRM");
+    assert_string_equal(a->audits[0].user_id, "");
+    assert_string_equal(a->audits[0].properties, "version,title");
+    assert_int_equal(a->audits[0].line, 3);
+    assert_string_equal(a->audits[1].id, "r2");
+    assert_string_equal(a->audits[1].user_name, "Doe, Jane");
+    assert_string_equal(a->audits[1].level, "USER");
+    assert_string_equal(a->audits[1].entity_type, "User");
+    /* Interned: equal values, equal pointers. */
+    assert_ptr_equal(a->audits[0].entity_type, a->audits[1].entity_type);
+    a = &run->agents[runload_agent_index(run, "b")];
+    assert_int_equal(a->n_audits, 1);
+    assert_string_equal(a->audits[0].status, "FAILURE");
+    assert_string_equal(a->audits[0].entity_type, "Queue");
+    /* The audit adds no agent. */
+    assert_int_equal(run->n_agents, 2);
+    /* Observations by source. */
+    assert_int_equal(run->n_obs_analytics, 1);
+    assert_int_equal(run->n_obs_stream, 1);
+    /* run.json. */
+    assert_string_equal(run->client_id, "me");
+    assert_non_null(run->stream);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(run->stream, "enabled")));
+    assert_string_equal(run->audit_query.status, "ok");
+    assert_null(run->audit_query.message);
+    assert_string_equal(run->audit_query.permission, "audits:audit:view");
+    assert_int_equal(run->audit_query.records, 3);
+    assert_int_equal(run->audit_query.users, -1);
+    assert_string_equal(run->analytics_query.status, "forbidden");
+    assert_string_equal(run->analytics_query.message,
+                        "403 missing.permissions");
+    assert_int_equal(run->analytics_query.users, 2);
+    assert_int_equal(run->analytics_query.transitions, -1);
+    runload_free(run);
+}
+
+/* Old runs: no audit.csv, no client id, no stream, no evidence. */
+static void runs_without_evidence_load_as_before(void **state)
+{
+    struct fx *fx = *state;
+    struct runload *run;
+
+    version_obs(fx, "a", 1, 2, 0, 10);
+    close_history(fx);
+    write_run_json(fx, T0, T0 + 100 * MS);
+    run = load_ok(fx);
+    assert_false(run->has_audit);
+    assert_int_equal(run->n_audits, 0);
+    assert_int_equal(run->agents[0].n_audits, 0);
+    assert_string_equal(run->client_id, "");
+    assert_null(run->stream);
+    assert_null(run->audit_query.status);
+    assert_int_equal(run->audit_query.records, -1);
+    assert_null(run->analytics_query.status);
+    assert_int_equal(run->analytics_query.transitions, -1);
+    runload_free(run);
+}
+
+static void malformed_audit_and_evidence_name_file_and_line(void **state)
+{
+    struct fx *fx = *state;
+    char text[1024];
+
+    version_obs(fx, "a", 1, 2, 0, 10);
+    close_history(fx);
+    write_run_json(fx, T0, T0 + 100 * MS);
+    snprintf(text, sizeof(text),
+             "%sr1,1800000000000000200,,a,D,User,Update,USER,SUCCESS,,,,,,\n"
+             "r2,soon,,a,D,User,Update,USER,SUCCESS,,,,,,\n",
+             audit_header);
+    write_file(fx, "audit.csv", text);
+    load_fails(fx, RT_EPARSE,
+               "audit.csv', line 3: column 'event_wall_ns': 'soon' is not");
+    snprintf(text, sizeof(text),
+             "%sr1,1800000000000000200,,,D,User,Update,USER,SUCCESS,,,,,,\n",
+             audit_header);
+    write_file(fx, "audit.csv", text);
+    load_fails(fx, RT_EPARSE, "audit.csv', line 2: column 'agent' is empty");
+    snprintf(text, sizeof(text), "%sr1,0,,a,D,User,Update,USER,,,,,,,\n",
+             audit_header);
+    write_file(fx, "audit.csv", text);
+    load_fails(fx, RT_EPARSE,
+               "audit.csv', line 2: event_wall_ns 0 is not a time");
+    write_file(fx, "audit.csv",
+               "audit_id,event_wall_ns,agent\nr1,1800000000000000200,a\n");
+    load_fails(fx, RT_EPARSE, "audit.csv', line 1: no column 'service'");
+    snprintf(text, sizeof(text), "%sr1,1,,a,D,User,Update,USER,,,,,,\n",
+             audit_header);
+    write_file(fx, "audit.csv", text);
+    load_fails(fx, RT_EPARSE,
+               "audit.csv', line 2: row has 14 fields, the header has 15");
+    write_file(fx, "audit.csv", audit_header);
+
+    write_file(fx, "run.json",
+               "{\"start_wall_ns\": 1, \"end_wall_ns\": 2,\n"
+               " \"evidence\": {\"audit\": {\"status\": 3}}}\n");
+    load_fails(fx, RT_EPARSE,
+               "run.json: evidence.audit.status: expected a "
+               "string");
+    write_file(fx, "run.json",
+               "{\"start_wall_ns\": 1, \"end_wall_ns\": 2,\n"
+               " \"evidence\": {\"analytics\": {\"transitions\": -4}}}\n");
+    load_fails(fx, RT_EPARSE, "run.json: evidence.analytics.transitions");
+    write_file(fx, "run.json",
+               "{\"start_wall_ns\": 1, \"end_wall_ns\": 2, \"stream\": 7}\n");
+    load_fails(fx, RT_EPARSE, "run.json: stream: must be an object");
+    write_file(fx, "run.json",
+               "{\"start_wall_ns\": 1, \"end_wall_ns\": 2,\n"
+               " \"target\": {\"client_id\": false}}\n");
+    load_fails(fx, RT_EPARSE, "run.json: target.client_id: expected a string");
+}
+
 static void truth_is_loaded_apart_and_indexed_like_the_run(void **state)
 {
     struct fx *fx = *state;
@@ -741,6 +934,127 @@ static void latency_quantiles_are_within_the_bucket_precision(void **state)
     runload_free(run);
 }
 
+/*
+ * The roles around the job: a snapshot before its writes, a restore after
+ * them (with a conflict of its own), the evidence queries after the run,
+ * the stream's requests during it.  Every request is counted by status,
+ * kind and role; only the replay's conflicts are the job's; the
+ * per-second outcomes and latencies cover the run's own traffic.
+ */
+static void
+only_the_runs_traffic_is_timed_and_only_replay_conflicts(void **state)
+{
+    struct fx *fx = *state;
+    struct history_request r;
+    struct runload *run;
+    uint64_t ok = 0, conflict = 0, throttled = 0, error = 0;
+
+    r = req("snapshot", "a", "GET", 200, "ok", 500);
+    r.latency_ns = 90 * MS;
+    history_request(fx->h, &r);
+    r = req("auth", "", "POST", 200, "ok", 1000);
+    r.route = "/oauth/token";
+    history_request(fx->h, &r);
+    r = req("stream", "", "POST", 200, "ok", 1100);
+    r.route = "/api/v2/notifications/channels";
+    history_request(fx->h, &r);
+    r = req("observe", "", "GET", 200, "ok", 1200);
+    history_request(fx->h, &r);
+    write_req(fx, "a", 1, 4, 409, "conflict", 2500);
+    write_req(fx, "a", 2, 5, 200, "ok", 2600);
+    /* The restore's versioned write meets someone else's change. */
+    r = req("restore", "a", "PUT", 409, "conflict", 4000);
+    r.version_sent = 6;
+    r.latency_ns = 70 * MS;
+    history_request(fx->h, &r);
+    r = req("restore", "a", "PUT", 200, "ok", 4100);
+    history_request(fx->h, &r);
+    r = req("audit", "", "POST", 429, "throttled", 6000);
+    r.latency_ns = 80 * MS;
+    history_request(fx->h, &r);
+    r = req("audit", "", "GET", 200, "ok", 7000);
+    r.latency_ns = 80 * MS;
+    history_request(fx->h, &r);
+    r = req("analytics", "", "POST", 200, "ok", 7100);
+    r.latency_ns = 80 * MS;
+    history_request(fx->h, &r);
+    close_history(fx);
+    write_run_json(fx, T0 + 1000 * MS, T0 + 5000 * MS);
+
+    run = load_ok(fx);
+    /* Every request counted. */
+    assert_int_equal(run->requests.rows, 11);
+    assert_int_equal(run->requests.by_status[200], 8);
+    assert_int_equal(run->requests.by_status[409], 2);
+    assert_int_equal(run->requests.by_status[429], 1);
+    assert_int_equal(runload_kind_count(run, "conflict"), 2);
+    assert_int_equal(runload_role_count(run, "restore"), 2);
+    assert_int_equal(runload_role_count(run, "audit"), 2);
+    /* The job's conflict only. */
+    assert_int_equal(run->n_conflicts, 1);
+    assert_string_equal(run->conflicts[0].role, "replay");
+    assert_int_equal(run->conflicts[0].version_sent, 4);
+    assert_int_equal(run->requests.conflicts_other_roles, 1);
+    /* Timed: auth, stream, observe and the replay's two (2 ms each). */
+    assert_int_equal(run->requests.latency.n, 5);
+    assert_int_equal(run->requests.latency.max_ns, 2 * MS);
+    assert_int_equal(run->requests.latency_by_status[409]->n, 1);
+    assert_null(run->requests.latency_by_status[429]);
+    /* Seconds from the first of them (the auth at 1 s), not the
+     * snapshot's read. */
+    assert_int_equal(run->requests.per_second_base_ns, T0 + 1000 * MS);
+    assert_int_equal(run->requests.n_seconds, 2);
+    for (size_t i = 0; i < run->requests.n_seconds; i++) {
+        ok += run->requests.per_second[i].ok;
+        conflict += run->requests.per_second[i].conflict;
+        throttled += run->requests.per_second[i].throttled;
+        error += run->requests.per_second[i].error;
+    }
+    assert_int_equal(ok, 4);
+    assert_int_equal(conflict, 1);
+    assert_int_equal(throttled + error, 0);
+    runload_free(run);
+}
+
+static void a_dry_run_is_loaded_with_its_listed_writes(void **state)
+{
+    struct fx *fx = *state;
+    struct runload *run;
+
+    operation(fx, 1, "a", 3, "dry_run", -1, 100);
+    close_history(fx);
+    write_file(fx, "run.json",
+               "{\"version\": \"9.8.7\", \"dry_run\": true,\n"
+               " \"start_wall_ns\": 1800000000000000000,\n"
+               " \"end_wall_ns\": 1800000000100000000,\n"
+               " \"counts\": {\"operations\": {\"ok\": 0, \"dry_run\": 7}}}\n");
+    run = load_ok(fx);
+    assert_true(run->dry_run);
+    assert_int_equal(run->dry_run_writes, 7);
+    assert_string_equal(run->ops[0].outcome, "dry_run");
+    runload_free(run);
+
+    /* A run that was not one says so, or says nothing (older runs). */
+    write_file(fx, "run.json",
+               "{\"dry_run\": false, \"start_wall_ns\": 1, \"end_wall_ns\": "
+               "2}\n");
+    run = load_ok(fx);
+    assert_false(run->dry_run);
+    assert_int_equal(run->dry_run_writes, -1);
+    runload_free(run);
+    write_run_json(fx, T0, T0 + 100 * MS);
+    run = load_ok(fx);
+    assert_false(run->dry_run);
+    assert_int_equal(run->dry_run_writes, -1);
+    runload_free(run);
+
+    write_file(fx, "run.json", "{\"dry_run\": \"yes\"}\n");
+    load_fails(fx, RT_EPARSE, "dry_run");
+    write_file(fx, "run.json",
+               "{\"counts\": {\"operations\": {\"dry_run\": -3}}}\n");
+    load_fails(fx, RT_EPARSE, "counts.operations.dry_run");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,9 +1071,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             without_run_json_the_window_comes_from_the_data, setup, teardown),
         cmocka_unit_test_setup_teardown(
+            audit_csv_and_run_json_evidence_are_loaded, setup, teardown),
+        cmocka_unit_test_setup_teardown(runs_without_evidence_load_as_before,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            malformed_audit_and_evidence_name_file_and_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(
             truth_is_loaded_apart_and_indexed_like_the_run, setup, teardown),
         cmocka_unit_test_setup_teardown(
             latency_quantiles_are_within_the_bucket_precision, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            only_the_runs_traffic_is_timed_and_only_replay_conflicts, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            a_dry_run_is_loaded_with_its_listed_writes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

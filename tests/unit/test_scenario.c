@@ -171,6 +171,35 @@ static void updates_per_agent_default_to_one_and_are_resolved(void **state)
     scenario_release(&s);
 }
 
+static void presence_stream_and_silence_are_read_and_resolved(void **state)
+{
+    struct scenario s;
+    struct jread jr;
+    cJSON *r, *p;
+
+    (void)state;
+    assert_int_equal(parse("{}", &s, &jr), RT_OK);
+    assert_int_equal(s.observe.presence_via, SCN_VIA_POLL);
+    assert_int_equal(s.observe.presence_silence_ns, 75 * NS_PER_S);
+    scenario_release(&s);
+
+    assert_int_equal(parse("{\"observe\":{\"presence\":{\"via\":"
+                           "\"stream\",\"silence\":\"600ms\"}}}",
+                           &s, &jr),
+                     RT_OK);
+    assert_int_equal(s.observe.presence_via, SCN_VIA_STREAM);
+    assert_int_equal(s.observe.presence_silence_ns, 600 * NS_PER_MS);
+    r = scenario_resolved_json(&s);
+    p = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r, "observe"), "presence");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(p, "via")->valuestring,
+                        "stream");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(p, "silence")->valuestring, "600ms");
+    cJSON_Delete(r);
+    scenario_release(&s);
+}
+
 static void malformed_scenarios_name_file_and_path(void **state)
 {
     static const struct {
@@ -199,9 +228,16 @@ static void malformed_scenarios_name_file_and_path(void **state)
          "x.json: observe.versions.jitter: expected a number from 0 to 1"},
         {"{\"observe\":{\"presence\":{\"via\":\"carrier-pigeon\"}}}",
          "x.json: observe.presence.via: unknown value"},
-        {"{\"observe\":{\"presence\":{\"via\":\"stream\"}}}",
-         "x.json: observe.presence.via: unknown value \"stream\" (expected "
-         "one of: poll)"},
+        {"{\"observe\":{\"presence\":{\"via\":\"push\"}}}",
+         "x.json: observe.presence.via: unknown value \"push\" (expected "
+         "one of: poll, stream)"},
+        {"{\"observe\":{\"presence\":{\"via\":\"stream\",\"silence\":"
+         "\"0s\"}}}",
+         "x.json: observe.presence.silence: must be greater than 0"},
+        {"{\"observe\":{\"presence\":{\"silence\":\"soon\"}}}",
+         "x.json: observe.presence.silence: expected a duration"},
+        {"{\"observe\":{\"presence\":{\"heartbeat\":\"30s\"}}}",
+         "x.json: observe.presence.heartbeat: unknown key"},
         {"{\"observe\":{\"version\":{}}}",
          "x.json: observe.version: unknown key"},
         {"{\"budget\":{\"per_minute\":0}}",
@@ -278,6 +314,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(full_scenario_is_read),
         cmocka_unit_test(resolved_scenario_round_trips),
+        cmocka_unit_test(presence_stream_and_silence_are_read_and_resolved),
         cmocka_unit_test(absolute_replay_time_and_template),
         cmocka_unit_test(blind_is_accepted_for_unversioned_operations),
         cmocka_unit_test(updates_per_agent_default_to_one_and_are_resolved),
