@@ -1319,7 +1319,7 @@ static void put_source_analytics(struct doc *d, const cJSON *a, struct buf *t)
 static void put_source_stream(struct doc *d, const cJSON *st,
                               const cJSON *analytics, struct buf *t)
 {
-    char a[FMT_LEN], b[FMT_LEN], c[FMT_LEN], e[FMT_LEN];
+    char a[FMT_LEN], b[FMT_LEN];
     double n;
 
     buf_reset(t);
@@ -1368,14 +1368,16 @@ static void put_source_stream(struct doc *d, const cJSON *st,
     buf_puts(t, "; ");
     count_words(t, jget(st, "resync_changes"), "change", "changes");
     buf_puts(t, " found by re-reads after gaps. ");
-    buf_printf(
-        t,
-        "%s channels, %s topics; %s events and %s heartbeats "
-        "received, ",
-        fmt_count(a, jget(st, "channels")), fmt_count(b, jget(st, "topics")),
-        fmt_count(c, jget(st, "events")), fmt_count(e, jget(st, "heartbeats")));
-    buf_printf(t, "%s observations recorded from the stream.",
-               fmt_count(a, jget(st, "observations")));
+    count_words(t, jget(st, "channels"), "channel", "channels");
+    buf_puts(t, ", ");
+    count_words(t, jget(st, "topics"), "topic", "topics");
+    buf_puts(t, "; ");
+    count_words(t, jget(st, "events"), "event", "events");
+    buf_puts(t, " and ");
+    count_words(t, jget(st, "heartbeats"), "heartbeat", "heartbeats");
+    buf_puts(t, " received, ");
+    count_words(t, jget(st, "observations"), "observation", "observations");
+    buf_puts(t, " recorded from the stream.");
     para(d, NULL, buf_str(t));
 }
 

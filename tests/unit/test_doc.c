@@ -790,7 +790,7 @@ static void evidence_sources_are_said_in_plain_words(void **state)
     assert_contains(md, "\nStream: 2 reconnects (1 socket_closing, 1 dropped "
                         "socket, 0 silences), longest gap 0.4 s (0.6 s in 2 "
                         "gaps); 3 changes found by re-reads after gaps. 1 "
-                        "channels, 80 topics; 500 events and 4 heartbeats "
+                        "channel, 80 topics; 500 events and 4 heartbeats "
                         "received, 480 observations recorded from the "
                         "stream.\n");
     assert_contains(html, "<p>Stream: 2 reconnects (1 socket_closing");
