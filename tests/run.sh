@@ -15,6 +15,9 @@
 #   TEST_FILTER   run only programs whose name contains this string
 #   TEST_VERBOSE  1 = show the output of passing programs too
 #   TEST_TIMEOUT  seconds per program before it is killed (default 600)
+#   TEST_JOBS     programs run at once (default: twice the CPUs, at least
+#                 4; most integration programs wait on a simulated clock,
+#                 not on a CPU).  Results are reported in a fixed order.
 set -u
 
 cd "$(dirname "$0")/.." || exit 2
@@ -28,9 +31,13 @@ passed=0
 failed=0
 programs=0
 failures=""
-out=$(mktemp "${TMPDIR:-/tmp}/racetrace-test.XXXXXX") || exit 2
-trap 'rm -f "$out"' EXIT
-trap 'rm -f "$out"; exit 130' INT TERM
+work=$(mktemp -d "${TMPDIR:-/tmp}/racetrace-test.XXXXXX") || exit 2
+out=$work/sdk.out
+trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; exit 130' INT TERM
+cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+JOBS=${TEST_JOBS:-$((cpus * 2))}
+[ "$JOBS" -ge 4 ] || JOBS=${TEST_JOBS:-4}
 
 if command -v timeout >/dev/null 2>&1; then
     TIMEOUT="timeout --foreground -k 10 $LIMIT"
@@ -49,6 +56,9 @@ count() {
     sed -n "s/$1/\\1/p" "$2" | tail -n 1
 }
 
+# The programs to run, in report order.
+list=$work/list
+: >"$list"
 for dir in "$BUILD/tests/unit" "$BUILD/tests/integration" \
            "$BUILD/fuzz-replay"; do
     [ -d "$dir" ] || continue
@@ -61,51 +71,66 @@ for dir in "$BUILD/tests/unit" "$BUILD/tests/integration" \
         if [ -n "$FILTER" ]; then
             case $name in *"$FILTER"*) ;; *) continue ;; esac
         fi
-        programs=$((programs + 1))
-
-        rc=0
-        # shellcheck disable=SC2086
-        $TIMEOUT "$prog" >"$out" 2>&1 || rc=$?
-
-        p=$(count '^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*' "$out")
-        f=$(count '^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:.*' \
-            "$out")
-        r=$(count "^fuzz-replay: .*: \\([0-9][0-9]*\\) inputs ok\$" "$out")
-        p=${p:-0}
-        f=${f:-0}
-        [ -n "$r" ] && p=$((p + r))
-
-        why=""
-        if [ "$f" -gt 0 ]; then
-            why="$f test(s) failed"
-        elif [ "$rc" -ne 0 ]; then
-            # Died or gave up without cmocka's failure list: one failure.
-            f=1
-            if [ -n "$TIMEOUT" ] && [ "$rc" -eq 124 ]; then
-                why="timed out after ${LIMIT}s"
-            elif [ "$rc" -gt 128 ]; then
-                why="killed by signal $((rc - 128))"
-            else
-                why="exited with status $rc"
-            fi
-        elif [ -z "$r" ] && ! grep -q '^\[  PASSED  \]' "$out"; then
-            f=1
-            why="reported no results"
-        fi
-
-        passed=$((passed + p))
-        failed=$((failed + f))
-        if [ -n "$why" ]; then
-            echo "=== $dir/$name"
-            cat "$out"
-            echo "FAIL $name: $why"
-            note_failure "$name" "$why"
-        else
-            [ "$VERBOSE" = 1 ] && cat "$out"
-            echo "ok   $name: $p passed"
-        fi
+        echo "$prog" >>"$list"
     done
 done
+
+# Run them, JOBS at a time: each one's output and exit status land in
+# $work/<n>.out and $work/<n>.rc (n = its line in the list).
+# shellcheck disable=SC2016
+awk '{ print NR " " $0 }' "$list" |
+    TIMEOUT=$TIMEOUT WORK=$work xargs -P "$JOBS" -L 1 sh -c '
+        rc=0
+        $TIMEOUT "$1" >"$WORK/$0.out" 2>&1 || rc=$?
+        echo "$rc" >"$WORK/$0.rc"' 
+
+n=0
+while IFS= read -r prog; do
+    n=$((n + 1))
+    name=$(basename "$prog")
+    dir=$(dirname "$prog")
+    programs=$((programs + 1))
+    o=$work/$n.out
+    rc=$(cat "$work/$n.rc" 2>/dev/null || echo 1)
+
+    p=$(count '^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*' "$o")
+    f=$(count '^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:.*' \
+        "$o")
+    r=$(count "^fuzz-replay: .*: \\([0-9][0-9]*\\) inputs ok\$" "$o")
+    p=${p:-0}
+    f=${f:-0}
+    [ -n "$r" ] && p=$((p + r))
+
+    why=""
+    if [ "$f" -gt 0 ]; then
+        why="$f test(s) failed"
+    elif [ "$rc" -ne 0 ]; then
+        # Died or gave up without cmocka's failure list: one failure.
+        f=1
+        if [ -n "$TIMEOUT" ] && [ "$rc" -eq 124 ]; then
+            why="timed out after ${LIMIT}s"
+        elif [ "$rc" -gt 128 ]; then
+            why="killed by signal $((rc - 128))"
+        else
+            why="exited with status $rc"
+        fi
+    elif [ -z "$r" ] && ! grep -q '^\[  PASSED  \]' "$o"; then
+        f=1
+        why="reported no results"
+    fi
+
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ -n "$why" ]; then
+        echo "=== $dir/$name"
+        cat "$o"
+        echo "FAIL $name: $why"
+        note_failure "$name" "$why"
+    else
+        [ "$VERBOSE" = 1 ] && cat "$o"
+        echo "ok   $name: $p passed"
+    fi
+done <"$list"
 
 # SDK conformance: the official Genesys JavaScript SDK against
 # $BUILD/racetrace (tests/sdk/run.sh; skips itself without node).
