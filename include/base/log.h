@@ -8,6 +8,7 @@
 #ifndef RT_BASE_LOG_H
 #define RT_BASE_LOG_H
 
+#include <stddef.h>
 #include "base/err.h"
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -15,6 +16,15 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 /* Messages above this level are dropped.  Default LOG_INFO.  Thread-safe. */
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+
+/* A last look at every message before it is printed: copy @in[0..len)
+ * into @out (NUL-terminated) with whatever must not be printed replaced.
+ * api/redact installs redact_line() as soon as a secret is registered, so
+ * no log line can carry one, whatever its call site forgot.  NULL = print
+ * as is.  Thread-safe. */
+typedef char *(*log_filter_fn)(char *out, size_t out_len, const char *in,
+                               size_t len);
+void log_set_filter(log_filter_fn fn);
 
 /* While a live status line is on the terminal (harness/progress), every
  * message first erases it ("\r\033[K"), so log lines never run into it;

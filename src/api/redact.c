@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/xalloc.h"
 
 struct secret {
@@ -28,6 +29,8 @@ void redact_add_n(const char *secret, size_t len)
 
     if (!secret || len == 0)
         return;
+    /* From the first secret on, every log line is redacted too. */
+    log_set_filter(redact_line);
     pthread_mutex_lock(&redact_lock);
     for (size_t i = 0; i < n_secrets; i++) {
         if (secrets[i].len == len && !memcmp(secrets[i].text, secret, len))

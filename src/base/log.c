@@ -13,6 +13,12 @@
 static atomic_int log_level = LOG_INFO;
 static atomic_int status_line_active;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(log_filter_fn) log_filter;
+
+void log_set_filter(log_filter_fn fn)
+{
+    atomic_store(&log_filter, fn);
+}
 
 void log_set_level(enum log_level level)
 {
@@ -32,7 +38,8 @@ enum log_level log_get_level(void)
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
     static const char *const prefix[] = {"error: ", "warning: ", "", ""};
-    char line[2048];
+    char line[2048], msg[2048];
+    log_filter_fn filter = atomic_load(&log_filter);
     int n;
 
     if ((int)level > atomic_load(&log_level))
@@ -42,7 +49,15 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
                  prefix[level]);
     if (n < 0)
         return;
-    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    if (filter) {
+        int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+        size_t len = m < 0 ? 0 : (size_t)m;
+        if (len >= sizeof(msg))
+            len = sizeof(msg) - 1;
+        filter(line + n, sizeof(line) - (size_t)n, msg, len);
+    } else {
+        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    }
     pthread_mutex_lock(&log_lock);
     fputs(line, stderr);
     fputc('\n', stderr);

@@ -7,10 +7,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/classify.h"
 #include "api/redact.h"
+#include "base/log.h"
+#include "support/capture.h"
 
 /* The normalized 429 (forum announcement, 2021-11-10). */
 static const char body_429[] =
@@ -327,10 +330,28 @@ static void echoed_secrets_are_redacted_from_the_fields(void **state)
     redact_clear();
 }
 
+/* Whatever a call site forgets, a registered secret never reaches a log
+ * line: registering one installs the log filter. */
+static void log_lines_are_redacted_once_a_secret_is_known(void **state)
+{
+    char *err;
+
+    (void)state;
+    redact_add("s3cr3t-value");
+    capture_stderr_begin();
+    log_error("login failed with secret '%s'", "s3cr3t-value");
+    err = capture_stderr_end();
+    assert_null(strstr(err, "s3cr3t-value"));
+    assert_non_null(strstr(err, "login failed with secret '[redacted]'"));
+    free(err);
+    redact_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table_of_statuses_and_bodies),
+        cmocka_unit_test(log_lines_are_redacted_once_a_secret_is_known),
         cmocka_unit_test(error_body_fields_are_extracted),
         cmocka_unit_test(throttled_takes_retry_after_from_header_or_message),
         cmocka_unit_test(retry_after_above_180_seconds_means_give_up),
