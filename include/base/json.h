@@ -33,6 +33,12 @@ const cJSON *json_field(const cJSON *obj, const char *key);
 /* The string member @key of @obj, or NULL when absent or not a string.
  * Borrowed from @obj. */
 const char *json_string_field(const cJSON *obj, const char *key);
+/* The member at dotted @path of @root ("version", "meta.version"), or
+ * NULL. */
+const cJSON *json_at(const cJSON *root, const char *path);
+/* A whole number >= 0 that a double holds exactly (up to 2^53) into *@out:
+ * 0, or -1 for anything else (NULL, not a number, fractional, too big). */
+int json_whole(const cJSON *v, int64_t *out);
 /* The element of array @list whose string "id" equals @id, or NULL. */
 const cJSON *json_by_id(const cJSON *list, const char *id);
 

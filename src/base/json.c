@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "base/fs.h"
@@ -87,4 +88,32 @@ const cJSON *json_by_id(const cJSON *list, const char *id)
             return e;
     }
     return NULL;
+}
+
+const cJSON *json_at(const cJSON *root, const char *path)
+{
+    char key[128];
+
+    while (root && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof(key))
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        root = cJSON_GetObjectItemCaseSensitive(root, key);
+        path += n;
+        if (*path == '.')
+            path++;
+    }
+    return root;
+}
+
+int json_whole(const cJSON *v, int64_t *out)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+        v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > 9007199254740992.0)
+        return -1;
+    *out = (int64_t)v->valuedouble;
+    return 0;
 }

@@ -487,35 +487,6 @@ static int value_landed(enum scn_operation op, int64_t based_version,
 /* ------------------------------------------------------------------ */
 /* JSON helpers                                                        */
 
-static int json_int(const cJSON *v, int64_t *out)
-{
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-        v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
-        v->valuedouble > 9007199254740992.0)
-        return -1;
-    *out = (int64_t)v->valuedouble;
-    return 0;
-}
-
-/* The member at dotted @path ("version", "meta.version"), or NULL. */
-static const cJSON *json_at(const cJSON *root, const char *path)
-{
-    char key[128];
-
-    while (root && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof(key))
-            return NULL;
-        memcpy(key, path, n);
-        key[n] = '\0';
-        root = cJSON_GetObjectItemCaseSensitive(root, key);
-        path += n;
-        if (*path == '.')
-            path++;
-    }
-    return root;
-}
-
 /* The path part of @path_template (no query), into @out. */
 static void route_of(char *out, size_t cap, const char *path_template)
 {
@@ -784,8 +755,8 @@ static enum step read_value(struct worker *w, struct op *op, struct value *out,
             !root)
             break;
         m = cJSON_GetObjectItemCaseSensitive(root, "department");
-        if (json_int(cJSON_GetObjectItemCaseSensitive(root, "version"),
-                     &out->version)) {
+        if (json_whole(cJSON_GetObjectItemCaseSensitive(root, "version"),
+                       &out->version)) {
             st = read_unusable(rep, op, "no version in GET %s", ROUTE_USER);
             break;
         }
@@ -804,8 +775,9 @@ static enum step read_value(struct worker *w, struct op *op, struct value *out,
         util = cJSON_GetObjectItemCaseSensitive(root, "utilization");
         call = cJSON_GetObjectItemCaseSensitive(util, "call");
         if (!cJSON_IsObject(util) ||
-            json_int(cJSON_GetObjectItemCaseSensitive(call, "maximumCapacity"),
-                     &cap)) {
+            json_whole(
+                cJSON_GetObjectItemCaseSensitive(call, "maximumCapacity"),
+                &cap)) {
             st = read_unusable(rep, op,
                                "no utilization.call.maximumCapacity in GET %s",
                                ROUTE_UTIL);
@@ -908,7 +880,7 @@ static enum step read_value(struct worker *w, struct op *op, struct value *out,
         if ((st = get_json(w, op, route, path, &root, cls, recv_mono_ns)) ||
             !root)
             break;
-        if (json_int(json_at(root, t->version_field), &out->version)) {
+        if (json_whole(json_at(root, t->version_field), &out->version)) {
             st = read_unusable(rep, op, "no integer at '%s' in GET %s",
                                t->version_field, route);
             break;
@@ -1096,7 +1068,7 @@ static int64_t written_version(struct replayer *rep, struct op *op,
 
     if (!versioned(rep->scn->replay.operation))
         return -1;
-    if ((root = op_parse(rep, op, res)) && json_int(json_at(root, field), &v))
+    if ((root = op_parse(rep, op, res)) && json_whole(json_at(root, field), &v))
         v = -1;
     cJSON_Delete(root);
     return v;

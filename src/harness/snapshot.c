@@ -120,36 +120,6 @@ enum rt_err snapshot_check_scenario(const struct scenario *scn)
     return RT_OK;
 }
 
-/* The member at dotted @path ("version", "meta.version"), or NULL. */
-static const cJSON *json_at(const cJSON *root, const char *path)
-{
-    char key[128];
-
-    while (root && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof(key))
-            return NULL;
-        memcpy(key, path, n);
-        key[n] = '\0';
-        root = cJSON_GetObjectItemCaseSensitive(root, key);
-        path += n;
-        if (*path == '.')
-            path++;
-    }
-    return root;
-}
-
-/* A whole number >= 0 that a double holds exactly. */
-static int json_whole(const cJSON *v, int64_t *out)
-{
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-        v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
-        v->valuedouble > 9007199254740992.0)
-        return -1;
-    *out = (int64_t)v->valuedouble;
-    return 0;
-}
-
 int snapshot_expand_path(char *out, size_t cap, const char *tmpl,
                          const char *id)
 {

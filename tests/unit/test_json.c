@@ -101,6 +101,26 @@ static void fields_and_ids_tolerate_any_shape(void **state)
     cJSON_Delete(doc);
 }
 
+static void dotted_paths_and_whole_numbers(void **state)
+{
+    cJSON *doc = cJSON_Parse("{\"version\":7,\"meta\":{\"version\":2.5,"
+                             "\"big\":1e300,\"neg\":-1,\"s\":\"3\"}}");
+    int64_t v = -5;
+
+    (void)state;
+    assert_int_equal(json_whole(json_at(doc, "version"), &v), 0);
+    assert_int_equal(v, 7);
+    assert_null(json_at(doc, "meta.missing"));
+    assert_null(json_at(doc, "version.deeper"));
+    assert_int_equal(json_whole(json_at(doc, "meta.version"), &v), -1);
+    assert_int_equal(json_whole(json_at(doc, "meta.big"), &v), -1);
+    assert_int_equal(json_whole(json_at(doc, "meta.neg"), &v), -1);
+    assert_int_equal(json_whole(json_at(doc, "meta.s"), &v), -1);
+    assert_int_equal(json_whole(NULL, &v), -1);
+    assert_int_equal(v, 7); /* untouched on failure */
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +128,7 @@ int main(void)
         cmocka_unit_test(write_file_is_the_printed_document_and_a_newline),
         cmocka_unit_test(parse_exact_wants_one_whole_value),
         cmocka_unit_test(fields_and_ids_tolerate_any_shape),
+        cmocka_unit_test(dotted_paths_and_whole_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
