@@ -2050,7 +2050,9 @@ static void put_plot_html(struct doc *d, const cJSON *plots,
     size_t len = 0;
 
     if (read_png(d->run_dir, p->name, &png, &len) == RT_OK) {
-        put_raw(d, "<figure><img alt=\"");
+        /* decoding="sync": a printed or captured page never shows a
+         * half-decoded plot. */
+        put_raw(d, "<figure><img decoding=\"sync\" alt=\"");
         html_escape(d, title);
         put_raw(d, "\" src=\"data:image/png;base64,");
         if (!d->err)

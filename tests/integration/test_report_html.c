@@ -231,6 +231,10 @@ static void render(const struct fixture *fx, const char *html, const char *shot)
         (char *)"--hide-scrollbars",
         (char *)"--force-device-scale-factor=1",
         (char *)"--window-size=1200,1600",
+        /* Paint everything before the shot: on a loaded machine the
+         * screenshot could otherwise catch a half-decoded image. */
+        (char *)"--run-all-compositor-stages-before-draw",
+        (char *)"--virtual-time-budget=10000",
         shot_arg,
         url,
         NULL,
