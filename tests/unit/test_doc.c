@@ -527,7 +527,7 @@ static void embedded_png_decodes_to_the_file(void **state)
     html = render_html(fx, s);
     assert_html_balanced(html);
     assert_int_equal(count(html, "data:image/png;base64,"), 1);
-    uri = strstr(html, "<img alt=\"Agent swimlanes\" "
+    uri = strstr(html, "<img decoding=\"sync\" alt=\"Agent swimlanes\" "
                        "src=\"data:image/png;base64,");
     assert_non_null(uri);
     uri = strstr(uri, "base64,") + 7;
@@ -717,11 +717,11 @@ static void plots_without_a_list_are_found_on_disk(void **state)
     html = render_html(fx, s);
     md = render_md(fx, s);
     assert_int_equal(count(html, "data:image/png;base64,"), 1);
-    assert_contains(html, "<img alt=\"outcomes\"");
+    assert_contains(html, "<img decoding=\"sync\" alt=\"outcomes\"");
     assert_contains(html, "<strong>fake</strong>");
     assert_lacks(html, "bad name");
     assert_true(pos(html, "<strong>fake</strong>") <
-                pos(html, "<img alt=\"outcomes\""));
+                pos(html, "<img decoding=\"sync\" alt=\"outcomes\""));
     assert_contains(md, "![outcomes](plots/outcomes.png)");
     free(md);
     free(html);
