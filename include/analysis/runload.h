@@ -313,6 +313,11 @@ struct runload {
 enum rt_err runload_load(struct runload **out, const char *run_dir);
 void runload_free(struct runload *self); /* NULL-safe */
 
+/* The first operation with @op_id (binary search over run->ops), or NULL;
+ * NULL for a negative id (a request outside any operation).  Pure. */
+const struct runload_op *runload_find_op(const struct runload *run,
+                                         int64_t op_id);
+
 /* Index of agent @id in self->agents, RUNLOAD_NONE when absent.
  * Thread-safe. */
 size_t runload_agent_index(const struct runload *self, const char *id);

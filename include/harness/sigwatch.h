@@ -21,6 +21,12 @@
 
 struct sigwatch;
 
+/* Block SIGINT, SIGTERM and SIGUSR1 in the calling thread and ignore
+ * SIGPIPE.  Call first thing in main's thread, before any thread exists:
+ * every thread inherits the mask, and a signal that comes early stays
+ * pending until the watcher takes it with sigwait(). */
+void sigwatch_block(void);
+
 /* Start watching for @h (which must outlive the watcher).  RT_ESYS
  * (logged) when the thread cannot start. */
 enum rt_err sigwatch_start(struct sigwatch **out, struct harness *h);

@@ -1663,24 +1663,6 @@ static void match_audit(struct diagnosis *d, const size_t *first)
 
 /* ---- conflicts -------------------------------------------------------- */
 
-static const struct runload_op *find_op(const struct runload *run,
-                                        int64_t op_id)
-{
-    size_t lo = 0, hi = run->n_ops;
-
-    if (op_id < 0)
-        return NULL;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (run->ops[mid].op_id < op_id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < run->n_ops && run->ops[lo].op_id == op_id ? &run->ops[lo]
-                                                          : NULL;
-}
-
 /* The bump that created version @v of @agent; DIAG_NONE when unseen.
  * Bumps are grouped by agent and, within one, by version. */
 static size_t find_bump(const struct diagnosis *d, const size_t *first,
@@ -1785,7 +1767,7 @@ static void conflicts(struct diagnosis *d, const size_t *first)
 
         c->k = k;
         c->bump = DIAG_NONE;
-        c->op = find_op(run, k->op_id);
+        c->op = runload_find_op(run, k->op_id);
         c->read_wall_ns = c->op ? c->op->first_read_wall_ns : 0;
         if (k->agent == RUNLOAD_NONE) {
             d->conflicts_unexplained++;
@@ -1894,7 +1876,8 @@ static void strategies(struct diagnosis *d)
             s->end_ns = op->end_wall_ns;
     }
     for (size_t i = 0; i < run->n_conflicts; i++) {
-        const struct runload_op *op = find_op(run, run->conflicts[i].op_id);
+        const struct runload_op *op =
+            runload_find_op(run, run->conflicts[i].op_id);
         if (op)
             strategy_of(d, &cap, op->strategy)->conflict_requests++;
     }
@@ -1945,7 +1928,7 @@ static void checker(struct diagnosis *d, const size_t *first)
             const struct runload_op *op;
             if (w->version_sent >= 0 || !w->confirmed)
                 continue;
-            op = find_op(run, w->op_id);
+            op = runload_find_op(run, w->op_id);
             if (!op || op->first_read_wall_ns <= 0)
                 continue;
             for (size_t k = first[a]; k < first[a + 1]; k++) {

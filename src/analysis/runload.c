@@ -589,12 +589,13 @@ static enum rt_err load_operations(struct runload *run, const char *dir)
     return err;
 }
 
-/* The first operation with @op_id, or NULL. */
-static const struct runload_op *op_find(const struct runload *run,
-                                        int64_t op_id)
+const struct runload_op *runload_find_op(const struct runload *run,
+                                         int64_t op_id)
 {
     size_t lo = 0, hi = run->n_ops;
 
+    if (op_id < 0)
+        return NULL;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (run->ops[mid].op_id < op_id)
@@ -705,7 +706,7 @@ static enum rt_err keep_write(struct runload *run, struct csvr *r,
     w.version_after = w.version_sent >= 0 ? w.version_sent + 1 : -1;
     /* The operation knows better: its final version came from the
      * response body, or from a re-read that showed a lost write landed. */
-    op = w.op_id >= 0 ? op_find(run, w.op_id) : NULL;
+    op = runload_find_op(run, w.op_id);
     if (op && op->final_version >= 0 && !strcmp(op->outcome, "ok") &&
         op->last_write_wall_ns == send) {
         w.version_after = op->final_version;

@@ -10,7 +10,6 @@
  * history is never touched.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -161,7 +160,6 @@ int cmd_restore(int argc, char **argv)
     struct jread jr;
     char path[4200];
     const char *run_dir;
-    sigset_t set;
     int rc;
 
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -179,12 +177,7 @@ int cmd_restore(int argc, char **argv)
     run_dir = argv[1];
     /* Before any thread: every thread inherits the mask, and the watcher
      * takes the signals with sigwait(). */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sigwatch_block();
 
     snapshot_init(&snap);
     oauth_config_init(&env);

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "cli/cli.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
+#include "harness/sigwatch.h"
 #include "harness/snapshot.h"
 #include "report/analyze.h"
 #include "sim/sim.h"
@@ -284,19 +284,13 @@ int cmd_run(int argc, char **argv)
     struct analyze_result ares;
     struct sim *sim = NULL;
     char run_dir[1024];
-    sigset_t set;
     int rc;
     enum rt_err err;
 
     /* Block the stop signals before anything else, and before any thread
      * exists, so every thread inherits the mask and a Ctrl-C that comes
      * early stays pending until run_record() takes it with sigwait(). */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sigwatch_block();
 
     if ((rc = parse_flags(argc, argv, &f)))
         return rc < 0 ? CLI_OK : rc;

@@ -46,6 +46,18 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+void sigwatch_block(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 enum rt_err sigwatch_start(struct sigwatch **out, struct harness *h)
 {
     struct sigwatch *self = xcalloc(1, sizeof(*self));
